@@ -1,0 +1,139 @@
+/* The commands that change one secret: save, rotate, revoke, restore, rm.
+ * Each opens the vault for writing (locked), changes the store in memory
+ * and commits it with its audit line, or changes nothing. */
+#include "vaultctl.h"
+
+#include "error.h"
+#include "timeutil.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define KEEP_VERSIONS VS_KEEP_VERSIONS_DEFAULT
+
+static int check_name(const struct ctl *c, const char *name)
+{
+    if (vs_secret_name_valid(name))
+        return 0;
+    return ctl_say(c, CTL_USAGE, "invalid secret name (1-%d of A-Z a-z 0-9 _ . -, starting with a letter or digit)",
+                   VS_SECRET_NAME_MAX);
+}
+
+static uint64_t now_seconds(void)
+{
+    return (uint64_t)(vs_now_ms() / 1000);
+}
+
+static uint32_t current_version(struct vs_vault *v, const char *name)
+{
+    struct vs_secret *sec = vs_store_find(v->store, name);
+    return sec != NULL ? sec->versions[sec->nversions - 1].version : 0;
+}
+
+/* save and rotate: read the value first (before any lock is held, so a
+ * slow typist blocks no other writer), then open, change, commit. */
+static int store_value(struct ctl *c, bool rotate)
+{
+    const char *name = c->argv[0];
+    int rc = check_name(c, name);
+    if (rc != 0)
+        return rc;
+    uint8_t *value = NULL;
+    size_t len = 0;
+    rc = ctl_read_value(c, name, &value, &len);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+    struct vs_vault *v = NULL;
+    rc = ctl_open_vault(c, VS_VAULT_WRITE, &v);
+    if (rc == 0)
+        rc = rotate ? vs_store_rotate(v->store, name, value, len, now_seconds(), KEEP_VERSIONS)
+                    : vs_store_add(v->store, name, value, len, now_seconds());
+    sodium_free(value);
+    uint32_t version = rc == 0 ? current_version(v, name) : 0;
+    if (rc == 0) {
+        struct vs_audit_event ev = ctl_event(rotate ? "rotate" : "save", name, version, NULL);
+        rc = vs_vault_commit(v, &ev);
+    }
+    vs_vault_close(v);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+    printf("%s: %s, version %u\n", name, rotate ? "rotated" : "saved", version);
+    return CTL_OK;
+}
+
+int cmd_save(struct ctl *c)
+{
+    return store_value(c, false);
+}
+
+int cmd_rotate(struct ctl *c)
+{
+    return store_value(c, true);
+}
+
+static bool reason_ok(const char *reason)
+{
+    if (strlen(reason) > VS_REASON_MAX)
+        return false;
+    for (const char *p = reason; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* revoke, restore, rm: metadata changes with no value involved. */
+static int change_secret(struct ctl *c, const char *event)
+{
+    const char *name = c->argv[0];
+    int rc = check_name(c, name);
+    if (rc != 0)
+        return rc;
+    if (c->reason != NULL && !reason_ok(c->reason))
+        return ctl_say(c, CTL_USAGE, "--reason: at most %d printable characters", VS_REASON_MAX);
+    struct vs_vault *v = NULL;
+    rc = ctl_open_vault(c, VS_VAULT_WRITE, &v);
+    struct vs_secret *sec = rc == 0 ? vs_store_find(v->store, name) : NULL;
+    if (rc == 0 && sec == NULL)
+        rc = vs_fail(VS_ENOENT, "%s: no such secret", name);
+    uint32_t version = sec != NULL ? sec->versions[sec->nversions - 1].version : 0;
+    if (rc == 0 && strcmp(event, "revoke") == 0) {
+        sec->flags |= VS_SECRET_REVOKED;
+        sec->revoked_at = now_seconds();
+        (void)snprintf(sec->reason, sizeof sec->reason, "%s", c->reason != NULL ? c->reason : "");
+    } else if (rc == 0 && strcmp(event, "restore") == 0) {
+        if ((sec->flags & VS_SECRET_REVOKED) == 0)
+            rc = vs_fail(VS_EINVAL, "%s: not revoked", name);
+        sec->flags &= ~VS_SECRET_REVOKED;
+        sec->revoked_at = 0;
+        sec->reason[0] = '\0';
+    } else if (rc == 0) {
+        rc = vs_store_remove(v->store, name);
+    }
+    if (rc == 0) {
+        struct vs_audit_event ev = ctl_event(event, name, version, c->reason);
+        rc = vs_vault_commit(v, &ev);
+    }
+    vs_vault_close(v);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+    printf("%s: %s\n", name, strcmp(event, "revoke") == 0 ? "revoked: every grant stops at the next request"
+                             : strcmp(event, "restore") == 0 ? "restored" : "removed with all its versions");
+    return CTL_OK;
+}
+
+int cmd_revoke(struct ctl *c)
+{
+    return change_secret(c, "revoke");
+}
+
+int cmd_restore(struct ctl *c)
+{
+    return change_secret(c, "restore");
+}
+
+int cmd_rm(struct ctl *c)
+{
+    return change_secret(c, "rm");
+}
