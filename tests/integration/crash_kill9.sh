@@ -9,6 +9,7 @@ V=$VAULTCTL
 key="$VAULT_HOME/vault.key"
 declare -A current   # name -> sha256 of the value the store must hold
 known=0
+names=()
 acked=0 killed=0 lost=0 mixed=0 unopenable=0
 # Kill within the time one write takes on this build (ASan is slower).
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -19,13 +20,12 @@ for c in 1 2 3; do
 done
 diag "one write takes up to ${slowest} ms here; kills land at random within 1.5 times that"
 for i in $(seq 1 200); do
+    # Every third operation rotates a name known to exist; the rest save new names.
     if [ $((i % 3)) -eq 0 ] && [ "$known" -gt 0 ]; then
-        name="s$(( (RANDOM % (i / 3)) + 1 ))"; [ -n "${current[$name]:-}" ] || name=s1
-        op=rotate
+        name=${names[$((RANDOM % known))]}; op=rotate
     else
         name="s$i"; op=save
     fi
-    [ "$op" = save ] && [ -n "${current[$name]:-}" ] && op=rotate
     value=$(fake_token v)
     old=${current[$name]:-absent}
     new=$(sha256 "$value")
@@ -48,7 +48,7 @@ for i in $(seq 1 200); do
         unopenable=$((unopenable + 1))
     fi
     if [ "$got" != absent ]; then
-        [ -n "${current[$name]:-}" ] || known=$((known + 1))
+        [ -n "${current[$name]:-}" ] || { names+=("$name"); known=$((known + 1)); }
         current[$name]=$got
     fi
 done
