@@ -54,7 +54,7 @@ static const struct {
     {VS_OP_GRANTS, VS_F_AGENT, 0},
     {VS_OP_GRANTS, VS_F_SESSION, 0},
     {VS_OP_RENDER_FILE, VS_F_PATH, REQUIRED},
-    {VS_OP_UNLOCK, VS_F_PASSPHRASE, REQUIRED},
+    {VS_OP_UNLOCK, VS_F_PASSPHRASE, 0}, /* a key-file vault unlocks without one */
     {VS_OP_RELOAD, VS_F_PASSPHRASE, 0},
     {VS_OP_OK, VS_F_PATH, 0},
     {VS_OP_OK, VS_F_FILE_DATA, 0},

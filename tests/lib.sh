@@ -76,3 +76,34 @@ err_is() {
     if [ "$(wc -l <"$VS_TMP/err")" -ne 1 ]; then diag "stderr is not one line: $(head -c 300 "$VS_TMP/err")"; return 1; fi
     grep -qE -- "$pattern" "$VS_TMP/err" || { diag "stderr: $(cat "$VS_TMP/err")"; return 1; }
 }
+
+# A work folder for files vaultd must trust (executables, scripts, policy):
+# not under /tmp, whose world-writable parent makes everything in it
+# untrusted. Removed by vs_cleanup.
+vs_trusted_dir() {
+    mkdir -p "$VS_BUILD/test-work"
+    VS_TRUSTED=$(mktemp -d "$VS_BUILD/test-work/t.XXXXXX")
+    chmod 755 "$VS_TRUSTED"
+    VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }rm -rf '$VS_TRUSTED'"
+}
+
+# vs_start_vaultd POLICY [ARGS...]: starts build/vaultd on a private socket
+# and waits (bounded) until it answers. Sets VAULT_SOCKET and VAULTD_PID.
+vs_start_vaultd() {
+    local policy=$1; shift
+    export VAULT_SOCKET="$VS_TMP/run/vaultd.sock"
+    mkdir -p -m 700 "$VS_TMP/run"
+    "$VS_BUILD/vaultd" --config "$policy" --socket "$VAULT_SOCKET" "$@" 2>>"$VS_TMP/vaultd.log" &
+    VAULTD_PID=$!
+    VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $VAULTD_PID 2>/dev/null; wait $VAULTD_PID 2>/dev/null"
+    for _ in $(seq 1 100); do
+        "$VAULTCTL" status --socket "$VAULT_SOCKET" >/dev/null 2>&1 && return 0
+        kill -0 "$VAULTD_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    diag "vaultd did not start: $(tail -3 "$VS_TMP/vaultd.log")"
+    return 1
+}
+
+# last_audit: the newest decision line (grant, render or reject) of vaultd.
+last_audit() { grep -E '"event":"(grant|render|reject)"' "$VAULT_HOME/audit.log" | tail -1; }

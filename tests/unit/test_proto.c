@@ -335,8 +335,6 @@ static void field_refusals(void **state)
     at = raw_u32(b, at, VS_F_ERRCODE, 14);
     expect_refused(b, at, VS_EPROTO, "duplicate field ERRCODE");
     /* missing required fields */
-    raw_header(b, 1, VS_OP_UNLOCK, 0, 1);
-    expect_refused(b, 8, VS_EPROTO, "missing required field PASSPHRASE");
     raw_header(b, 1, VS_OP_RENDER_FILE, 0, 1);
     expect_refused(b, 8, VS_EPROTO, "missing required field PATH");
     at = raw_header(b, 1, VS_OP_ERROR, 0, 1);
@@ -475,8 +473,8 @@ static void truncation_every_length(void **state)
     size_t ends[3];
     ends[0] = raw_field(b, raw_header(b, 1, VS_OP_RENDER_FILE, 0, 5), VS_F_PATH, 9, "/x/.netrc", 9);
     memcpy(b + 0x1000, b, ends[0]);
-    ends[1] = raw_field(b + 0x2000, raw_header(b + 0x2000, 1, VS_OP_UNLOCK, 0, 5),
-                        VS_F_PASSPHRASE, 4, "pass", 4);
+    ends[1] = raw_field(b + 0x2000, raw_header(b + 0x2000, 1, VS_OP_RENDER_FILE, 0, 5),
+                        VS_F_PATH, 12, "/x/.npmrc123", 12);
     size_t at = raw_header(b + 0x3000, 1, VS_OP_ERROR, 0, 5);
     at = raw_field(b + 0x3000, at, VS_F_REASON, 3, "why", 3);
     ends[2] = raw_u32(b + 0x3000, at, VS_F_ERRCODE, 14);
@@ -656,9 +654,9 @@ static void writer_misuse(void **state)
     assert_int_equal(vs_msg_put_str(&w, VS_F_PATH, "/a"), 0);
     assert_int_equal(vs_msg_put_str(&w, VS_F_PATH, "/b"), VS_EINVAL);
     assert_non_null(strstr(vs_last_error(VS_EINVAL), "duplicate"));
-    vs_msg_begin(&w, buf, sizeof buf, VS_OP_UNLOCK, 1);
+    vs_msg_begin(&w, buf, sizeof buf, VS_OP_RENDER_FILE, 1);
     assert_int_equal(vs_msg_finish(&w, &len), VS_EINVAL);
-    assert_non_null(strstr(vs_last_error(VS_EINVAL), "missing required field PASSPHRASE"));
+    assert_non_null(strstr(vs_last_error(VS_EINVAL), "missing required field PATH"));
     vs_msg_begin(&w, buf, sizeof buf, VS_OP_GRANT_LIST, 1);
     assert_int_equal(vs_msg_put_str(&w, VS_F_NAME, "A"), 0);
     assert_int_equal(vs_msg_finish(&w, &len), VS_EINVAL);

@@ -350,10 +350,7 @@ static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
     const config_setting_t *s;
     if (rc == 0 && (s = config_setting_get_member(root, "vault")) != NULL)
         rc = parse_vault(c, s);
-    if (rc == 0 && p->audit_log == NULL) {
-        config_setting_t fake = {.name = (char *)"audit_log", .line = 0};
-        rc = vs_pol_path(c, &fake, "~/.local/share/vaultshim/audit.log", &p->audit_log);
-    }
+    /* audit_log stays NULL when unset: the vault's own log, VAULT_HOME/audit.log. */
     if (rc == 0 && (s = config_setting_get_member(root, "allow_namespaces")) != NULL)
         rc = vs_pol_bool(c, s, &p->allow_namespaces);
     if (rc == 0 && (s = config_setting_get_member(root, "protect")) != NULL)

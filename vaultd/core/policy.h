@@ -64,7 +64,7 @@ struct vs_policy {
     char *source;
     /* vault { } */
     int rotation_days;   /* default 90 */
-    char *audit_log;     /* default ~/.local/share/vaultshim/audit.log */
+    char *audit_log;     /* NULL when unset: the vault's own VAULT_HOME/audit.log */
     int keep_versions;   /* default 5 */
     bool allow_namespaces;
     /* protect, plus every tool env name */
@@ -108,6 +108,8 @@ void vs_policy_free(struct vs_policy *p);
 const struct vs_policy_tool *vs_policy_find_tool(const struct vs_policy *p, dev_t exe_dev,
                                                  ino_t exe_ino, bool has_script,
                                                  dev_t script_dev, ino_t script_ino);
+/* Is exe the interpreter of some tool (so its script must be looked at)? */
+bool vs_policy_is_interpreter(const struct vs_policy *p, dev_t exe_dev, ino_t exe_ino);
 const struct vs_policy_tool *vs_policy_find_tool_by_name(const struct vs_policy *p,
                                                          const char *name);
 const struct vs_policy_file *vs_policy_find_file(const struct vs_policy *p, const char *path);

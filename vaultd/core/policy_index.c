@@ -172,6 +172,24 @@ const struct vs_policy_tool *vs_policy_find_tool(const struct vs_policy *p, dev_
     return hit != NULL ? &p->tools[hit->tool] : NULL;
 }
 
+bool vs_policy_is_interpreter(const struct vs_policy *p, dev_t exe_dev, ino_t exe_ino)
+{
+    if (p == NULL || p->n_tool_index == 0)
+        return false;
+    /* Lower bound of (exe, has_script = 1, 0, 0): the first script tool of exe. */
+    struct vs_policy_tool_key k = {exe_dev, exe_ino, 1, 0, 0, 0};
+    size_t lo = 0, hi = p->n_tool_index;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp(&p->tool_index[mid], &k) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->n_tool_index && p->tool_index[lo].exe_dev == exe_dev && p->tool_index[lo].exe_ino == exe_ino &&
+           p->tool_index[lo].has_script;
+}
+
 const struct vs_policy_tool *vs_policy_find_tool_by_name(const struct vs_policy *p,
                                                          const char *name)
 {

@@ -316,6 +316,47 @@ int vs_store_parse(const uint8_t *file, size_t len, const struct vs_unlock *u, s
     return 0;
 }
 
+int vs_store_reload(struct vs_store *s, const uint8_t *file, size_t len)
+{
+    struct vs_kdf_params params;
+    int rc = parse_prefix(file, len, &params);
+    if (rc != 0)
+        return rc;
+    if (memcmp(file, s->prefix, PREFIX_BYTES) != 0 ||
+        memcmp(file + PREFIX_BYTES, s->wrap_nonce, VS_WRAP_NONCE_BYTES) != 0 ||
+        memcmp(file + PREFIX_BYTES + VS_WRAP_NONCE_BYTES, s->wrapped, VS_WRAPPED_BYTES) != 0)
+        return vs_fail(VS_ECRYPTO, "store was replaced by another vault's (different id or key)");
+    uint8_t mac[MAC_BYTES];
+    rc = mac_file(s->keys, file, len - MAC_BYTES, mac);
+    if (rc == 0 && crypto_verify_32(mac, file + len - MAC_BYTES) != 0)
+        rc = vs_fail(VS_ECRYPTO, "store tampered or damaged: MAC mismatch");
+    if (rc != 0)
+        return rc;
+    struct vs_store fresh = {0};
+    struct vs_reader r;
+    size_t body = PREFIX_BYTES + VS_WRAP_NONCE_BYTES + VS_WRAPPED_BYTES;
+    vs_reader_init(&r, file + body, len - body - MAC_BYTES);
+    rc = parse_records(&fresh, &r);
+    if (rc == 0 && fresh.generation < s->generation)
+        rc = vs_fail(VS_EROLLBACK, "store generation %llu is older than the %llu already seen: the store was rolled back",
+                     (unsigned long long)fresh.generation, (unsigned long long)s->generation);
+    if (rc != 0) {
+        for (size_t i = 0; i < fresh.nsecrets; i++)
+            secret_release(&fresh.secrets[i]);
+        free(fresh.secrets);
+        return rc;
+    }
+    for (size_t i = 0; i < s->nsecrets; i++)
+        secret_release(&s->secrets[i]);
+    free(s->secrets);
+    s->secrets = fresh.secrets;
+    s->nsecrets = fresh.nsecrets;
+    s->cap = fresh.cap;
+    s->generation = fresh.generation;
+    s->audit_seq = fresh.audit_seq;
+    return 0;
+}
+
 static void serialize_secret(struct vs_buf *b, const struct vs_secret *sec)
 {
     size_t name_len = strlen(sec->name);

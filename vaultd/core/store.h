@@ -82,6 +82,11 @@ int vs_store_peek_kdf(const uint8_t *file, size_t len, enum vs_kdf_kind *kind);
 /* Verifies and parses a store file, unlocking it with u. */
 int vs_store_parse(const uint8_t *file, size_t len, const struct vs_unlock *u, struct vs_store **out);
 
+/* Re-reads a newer version of the same store (same id and wrapped key)
+ * with the keys already held, so a daemon picks up vaultctl's writes
+ * without keeping the passphrase. On failure s is unchanged. */
+int vs_store_reload(struct vs_store *s, const uint8_t *file, size_t len);
+
 /* Serialises with a fresh MAC; *out is malloc'd (ciphertext only). */
 int vs_store_serialize(const struct vs_store *s, uint8_t **out, size_t *out_len);
 

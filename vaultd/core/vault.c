@@ -112,7 +112,7 @@ int vs_vault_open(const char *home, const struct vs_unlock *u, unsigned flags, s
             vs_remove_stale_temps(v->dirfd, VS_STORE_FILE);
     }
     if (rc >= 0) {
-        rc = v->auditfd = vs_audit_open(v->dirfd, VS_AUDIT_FILE, write);
+        rc = v->auditfd = vs_audit_open(v->dirfd, VS_AUDIT_FILE, write || (flags & VS_VAULT_AUDIT_APPEND) != 0);
         if (rc == VS_ENOENT)
             rc = vs_fail(VS_EAUDIT, "%s/%s is missing: the audit log was deleted", home, VS_AUDIT_FILE);
     }

@@ -47,7 +47,8 @@ int vs_vault_kdf_kind(const char *home, enum vs_kdf_kind *kind);
 
 enum {
     VS_VAULT_WRITE = 1,          /* take the writers' lock; commits allowed */
-    VS_VAULT_SKIP_AUDIT_CHECK = 2 /* for `audit --verify`, which reports in detail */
+    VS_VAULT_SKIP_AUDIT_CHECK = 2, /* for `audit --verify`, which reports in detail */
+    VS_VAULT_AUDIT_APPEND = 4      /* vaultd: append decisions, without the writers' lock */
 };
 int vs_vault_open(const char *home, const struct vs_unlock *u, unsigned flags, struct vs_vault **out);
 

@@ -41,13 +41,18 @@ static const struct command commands[] = {
     {"audit", cmd_audit, O_JSON | O_VERIFY | O_SECRET | O_SINCE, 0, 0,
      "audit [--json] [--verify] [--secret NAME] [--since TIME]",
      "show the audit log, or verify its chain (TIME: 2026-11-01, 2026-11-01T10:00:00Z, 90m, 24h, 7d)"},
+    {"status", cmd_status, 0, 0, 0, "status", "ask the running vaultd: locked or not, policy, counts, overdue rotations"},
+    {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
+    {"lock", cmd_lock, 0, 0, 0, "lock", "make the running vaultd wipe its keys; every grant stops until unlock"},
+    {"reload", cmd_reload, 0, 0, 0, "reload", "make vaultd re-read its policy (a passphrase vault asks for the passphrase)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vaultctl [--home DIR] [--keyfile[=PATH]] [--passphrase-fd N] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(out, "usage: vaultctl [--home DIR] [--keyfile[=PATH]] [--passphrase-fd N] [--socket PATH] COMMAND [ARGS]\n\n"
+                 "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-58s %s\n", commands[i].usage, commands[i].summary);
     fprintf(out, "\nVAULT_HOME (default ~/.local/share/vaultshim) holds the vault; VAULT_KEYFILE names its key file.\n"
@@ -135,7 +140,8 @@ static const struct command *find_command(const char *name)
  * common ones and its own. */
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-    enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF };
+    enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
+           OPT_SOCKET };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -146,6 +152,7 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"secret", required_argument, NULL, OPT_SECRET},
         {"since", required_argument, NULL, OPT_SINCE},
         {"kdf", required_argument, NULL, OPT_KDF},
+        {"socket", required_argument, NULL, OPT_SOCKET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -183,6 +190,11 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_SECRET: c->secret = optarg; break;
         case OPT_SINCE: c->since = optarg; break;
         case OPT_KDF: c->kdf = optarg; break;
+        case OPT_SOCKET:
+            if (optarg[0] != '/')
+                return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");
+            c->socket = optarg;
+            break;
         case 'h':
             if (cmd != NULL)
                 command_help(cmd, stdout);
@@ -223,7 +235,7 @@ int vaultctl_main(int argc, char **argv)
     for (; at < argc; at++) {
         if (strcmp(argv[at], "--home") == 0 || strcmp(argv[at], "--passphrase-fd") == 0 ||
             strcmp(argv[at], "--reason") == 0 || strcmp(argv[at], "--secret") == 0 ||
-            strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0) {
+            strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0) {
             at++;
             continue;
         }

@@ -20,7 +20,7 @@ struct ctl {
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
     bool json, verify;
-    const char *reason, *secret, *since, *kdf;
+    const char *reason, *secret, *since, *kdf, *socket;
     int argc;                /* positional arguments after the command */
     char **argv;
 };
@@ -57,5 +57,9 @@ int cmd_restore(struct ctl *c);
 int cmd_rm(struct ctl *c);
 int cmd_list(struct ctl *c);
 int cmd_audit(struct ctl *c);
+int cmd_status(struct ctl *c);
+int cmd_unlock(struct ctl *c);
+int cmd_lock(struct ctl *c);
+int cmd_reload(struct ctl *c);
 
 #endif

@@ -1,0 +1,73 @@
+#include "client.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int vs_client_connect(const char *path)
+{
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (len >= sizeof addr.sun_path)
+        return VS_ETOOBIG;
+    memcpy(addr.sun_path, path, len + 1);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return VS_EIO;
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return VS_EIO;
+    }
+    return fd;
+}
+
+int vs_client_call(int fd, const uint8_t *frame, size_t len, uint8_t *buf, size_t cap, struct vs_msg *reply)
+{
+    ssize_t n;
+    do {
+        n = send(fd, frame, len, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len)
+        return VS_EIO;
+    do {
+        n = recv(fd, buf, cap, MSG_TRUNC);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return VS_EIO; /* 0: vaultd closed the connection */
+    if ((size_t)n > cap)
+        return VS_ETOOBIG;
+    int rc = vs_msg_decode(buf, (size_t)n, reply);
+    if (rc != 0)
+        return rc;
+    if (reply->op == VS_OP_ERROR) {
+        int code = VS_EPROTO;
+        if (vs_msg_get_error(reply, &code, NULL, 0) != 0 || code >= 0)
+            code = VS_EPROTO;
+        return code;
+    }
+    return 0;
+}
+
+int vs_client_simple(int fd, uint8_t op, uint8_t *buf, size_t cap, struct vs_msg *reply)
+{
+    uint8_t frame[VS_PROTO_HEADER];
+    struct vs_msg_writer w;
+    size_t len = 0;
+    vs_msg_begin(&w, frame, sizeof frame, op, 1);
+    int rc = vs_msg_finish(&w, &len);
+    if (rc != 0)
+        return rc;
+    return vs_client_call(fd, frame, len, buf, cap, reply);
+}

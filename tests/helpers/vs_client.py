@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""A vaultd client in Python for tests: as an interpreter tool it does the
+shim's handshake and prints digests only ("grant NAME vN SHA256"); as an
+attacker it sends hostile frames.
+
+usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
+       vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
+       vs_client.py hold N SECONDS        open N connections and hold them
+Socket: $VAULT_SOCKET."""
+import ctypes, hashlib, os, random, socket, struct, sys, time
+
+OP_GRANTS, OP_CONFIRM, OP_PING, OP_OK, OP_ERROR, OP_GRANT_LIST = 0x01, 0x02, 0x08, 0x80, 0x81, 0x82
+F_NAME, F_VALUE, F_ERRCODE, F_REASON, F_VERSION = 1, 2, 5, 6, 11
+
+def frame(op, fields=(), rid=1):
+    body = b"".join(struct.pack("<HI", t, len(v)) + v for t, v in fields)
+    return struct.pack("<BBHI", 1, op, 0, rid) + body
+
+def parse(data):
+    if len(data) < 8:
+        raise ValueError("short reply")
+    _, op, _, _ = struct.unpack_from("<BBHI", data)
+    fields, at = [], 8
+    while at < len(data):
+        t, n = struct.unpack_from("<HI", data, at)
+        fields.append((t, data[at + 6:at + 6 + n]))
+        at += 6 + n
+    return op, fields
+
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(os.environ["VAULT_SOCKET"])
+    return s
+
+def call(s, data):
+    s.send(data)
+    reply = s.recv(70000)
+    if not reply:
+        raise ConnectionError("closed")
+    return parse(reply)
+
+def refused(fields):
+    reason = dict(fields).get(F_REASON, b"").decode(errors="replace")
+    print("refused: " + reason, file=sys.stderr)
+    return 3
+
+def grant():
+    s = connect()
+    op, fields = call(s, frame(OP_GRANTS))
+    if op == OP_ERROR:
+        return refused(fields)
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    op, fields = call(s, frame(OP_CONFIRM))
+    if op == OP_ERROR:
+        return refused(fields)
+    name = None
+    for t, v in fields:
+        if t == F_NAME:
+            name = v.decode()
+        elif t == F_VALUE:
+            digest = hashlib.sha256(v).hexdigest()
+        elif t == F_VERSION:
+            print("grant %s %d %s" % (name, struct.unpack("<I", v)[0], digest))
+    return 0
+
+def hostile(kind):
+    s = connect()
+    if kind == "empty":
+        s.send(b"")
+    elif kind == "big":
+        try:
+            s.send(os.urandom(1 << 20))  # 1 MiB
+        except OSError:
+            return 0  # the kernel refused it: nothing reached vaultd
+    elif kind == "random":
+        s.send(os.urandom(random.randint(1, 4000)))
+    elif kind == "unknown-op":
+        s.send(frame(0x7f))
+    elif kind == "reply-op":
+        s.send(frame(OP_GRANT_LIST))
+    elif kind == "truncated":
+        s.send(frame(OP_GRANTS, [(7, b"agent")])[:-2])
+    elif kind == "fds":
+        r, w = os.pipe()
+        s.sendmsg([frame(OP_PING)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", r))])
+    s.settimeout(5)
+    try:
+        reply = s.recv(70000)
+    except OSError:
+        return 0
+    if reply:
+        op, fields = parse(reply)
+        print("reply op=0x%02x %s" % (op, dict(fields).get(F_REASON, b"").decode(errors="replace")))
+    return 0
+
+def hold(n, seconds):
+    conns = []
+    for _ in range(n):
+        try:
+            conns.append(connect())
+        except OSError:
+            break
+    print("held %d" % len(conns), flush=True)
+    time.sleep(seconds)
+    return 0
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "grant"
+    if mode == "grant":
+        sys.exit(grant())
+    if mode == "hostile":
+        sys.exit(hostile(sys.argv[2]))
+    if mode == "hold":
+        sys.exit(hold(int(sys.argv[2]), float(sys.argv[3])))
+    sys.exit("unknown mode")

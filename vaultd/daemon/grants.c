@@ -1,0 +1,373 @@
+/* Who gets what: GRANTS (inspect the peer, decide), CONFIRM (the peer made
+ * itself non-dumpable: verify, then release values), RENDER_FILE (the bytes
+ * of one managed credential file for a granted peer).
+ *
+ * Rules this file keeps:
+ *  1. Every fact is the kernel's (struct vs_peer, fixed at accept); labels
+ *     the peer sends (agent, session) go to the audit log only.
+ *  2. All inspection happens at GRANTS, while the peer is still dumpable;
+ *     values leave at CONFIRM only, after vaultd has seen the peer
+ *     non-dumpable and untraced and still the same process.
+ *  3. The audit line is written before a value is sent; if it cannot be,
+ *     nothing is sent.
+ *  4. Decrypted values live in sodium_malloc'd memory and are wiped as soon
+ *     as the reply is built; the reply buffer is wiped after sending. */
+#include "vaultd.h"
+
+#include "buf.h"
+#include "error.h"
+#include "inject.h"
+#include "template.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_FILE_SECRETS 16
+
+static bool label_ok(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+static void read_labels(struct conn *c, const struct vs_msg *m)
+{
+    if (vs_msg_get_str(m, VS_F_AGENT, c->agent, sizeof c->agent) != 0 || !label_ok(c->agent))
+        c->agent[0] = '\0';
+    if (vs_msg_get_str(m, VS_F_SESSION, c->session, sizeof c->session) != 0 || !label_ok(c->session))
+        c->session[0] = '\0';
+}
+
+/* A usable secret for a grant: present and not revoked. */
+static int usable_secret(struct vaultd *d, const char *name, const struct vs_secret **out)
+{
+    const struct vs_secret *s = vs_store_find(d->vault->store, name);
+    if (s == NULL)
+        return vs_fail(VS_EPOLICY, "secret %s is not in the vault", name);
+    if ((s->flags & VS_SECRET_REVOKED) != 0)
+        return vs_fail(VS_EPOLICY, "secret %s is revoked%s%s", name, s->reason[0] != '\0' ? ": " : "", s->reason);
+    *out = s;
+    return 0;
+}
+
+static int check_secrets(struct vaultd *d, const struct vs_policy_tool *t)
+{
+    const struct vs_secret *s;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < t->n_env; i++)
+        rc = usable_secret(d, t->env[i].secret, &s);
+    for (size_t i = 0; rc == 0 && i < t->n_files; i++) {
+        const struct vs_policy_file *f = &d->policy->files[t->files[i]];
+        for (size_t k = 0; rc == 0 && k < vs_template_name_count(f->tmpl); k++)
+            rc = usable_secret(d, vs_template_name(f->tmpl, k), &s);
+    }
+    return rc;
+}
+
+/* Finds the tool this process is, from its exe (and script). */
+static int find_tool(struct vaultd *d, struct conn *c)
+{
+    const struct vs_peer *p = &c->peer;
+    c->args_from = 1;
+    if (vs_policy_is_interpreter(d->policy, p->exe.dev, p->exe.ino)) {
+        int index;
+        dev_t sdev;
+        ino_t sino;
+        int rc = vs_peer_script(p, &index, &sdev, &sino);
+        if (rc != 0)
+            return rc;
+        c->tool = vs_policy_find_tool(d->policy, p->exe.dev, p->exe.ino, true, sdev, sino);
+        if (c->tool != NULL && c->tool->script != NULL)
+            c->args_from = index + 1;
+    } else {
+        c->tool = vs_policy_find_tool(d->policy, p->exe.dev, p->exe.ino, false, 0, 0);
+    }
+    if (c->tool == NULL)
+        return vs_fail(VS_EDENIED, "no tool in the policy is this executable (%s)", p->exe_path);
+    c->policy_gen = d->policy_gen;
+    return 0;
+}
+
+static int check_pin(const struct vs_policy_tool *t, const struct vs_peer *p)
+{
+    if (!t->has_sha256)
+        return 0;
+    uint8_t digest[32];
+    int rc = vs_hash_cache_sha256(p->exefd, digest);
+    if (rc != 0)
+        return rc;
+    if (sodium_memcmp(digest, t->sha256, sizeof digest) != 0)
+        return vs_fail(VS_EDENIED, "executable %s does not have the pinned sha256", p->exe_path);
+    return 0;
+}
+
+static int check_args(const struct conn *c)
+{
+    const struct vs_peer *p = &c->peer;
+    size_t from = (size_t)c->args_from <= p->argc ? (size_t)c->args_from : p->argc;
+    const char *why = NULL;
+    if (vs_policy_tool_args(c->tool, (int)(p->argc - from), p->argv + from, &why) != 0)
+        return vs_fail(VS_EDENIED, "arguments refused by policy (%s)", why != NULL ? why : "allow/deny rules");
+    return 0;
+}
+
+static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
+{
+    int rc = vs_path_trusted(t->exe_real, d->owner);
+    if (rc == 0 && t->script_real != NULL)
+        rc = vs_path_trusted(t->script_real, d->owner);
+    return rc;
+}
+
+static unsigned injection_kinds(const struct vs_policy_tool *t)
+{
+    unsigned kinds = VS_INJ_ALL;
+    if (t->allow_proxy)
+        kinds &= ~(unsigned)VS_INJ_PROXY;
+    if (t->script == NULL) /* PYTHONNOUSERSITE is required of Python tools only */
+        kinds &= ~(unsigned)VS_INJ_PYTHON;
+    return kinds;
+}
+
+/* Every check of invariant 2, in order; the first refusal is the reason. */
+static int decide(struct vaultd *d, struct conn *c)
+{
+    const struct vs_peer *p = &c->peer;
+    int rc = vs_peer_alive(p);
+    if (rc != 0)
+        return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
+    if (d->vault == NULL)
+        return vs_fail(VS_ELOCKED, "vault is locked (vaultctl unlock)");
+    if ((rc = vaultd_refresh_store(d)) != 0 || (rc = vs_peer_check_exe(p)) != 0 || (rc = find_tool(d, c)) != 0)
+        return rc;
+    const struct vs_policy_tool *t = c->tool;
+    if (t->mediate || t->approve)
+        return vs_fail(VS_EPOLICY, "tool %s is mediated: it gets keys only through vault-exec", t->name);
+    if ((rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
+        (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_tracer(p)) != 0 ||
+        (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
+        (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL)) != 0 ||
+        (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0)
+        return rc;
+    return 0;
+}
+
+int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
+{
+    if (c->state != CONN_NEW)
+        return vs_fail(VS_EPROTO, "GRANTS asked twice on one connection");
+    read_labels(c, m);
+    c->tool = NULL;
+    int rc = decide(d, c);
+    if (rc != 0) {
+        char reason[512];
+        (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
+        int logged = vaultd_masks_load(d, c);
+        if (logged == 0)
+            logged = vaultd_log(d, c, "grant", "denied", reason, NULL, NULL);
+        vaultd_masks_free(c);
+        return logged != 0 ? logged : vs_fail(rc, "%s", reason);
+    }
+    c->state = CONN_AWAIT_CONFIRM;
+    struct vs_msg_writer w;
+    vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, m->id);
+    (void)vs_msg_put_u32(&w, VS_F_COUNT, (uint32_t)(c->tool->n_env + c->tool->n_files));
+    return vs_msg_finish(&w, len);
+}
+
+/* "GH_TOKEN=gh_token@v3" entries for the audit line: names, never values. */
+static void describe_grants(struct vaultd *d, const struct vs_policy_tool *t, struct vs_buf *b)
+{
+    for (size_t i = 0; i < t->n_env; i++) {
+        const struct vs_secret *s = vs_store_find(d->vault->store, t->env[i].secret);
+        (void)vs_buf_printf(b, "%s\"%s=%s@v%u\"", b->len != 0 ? "," : "", t->env[i].env, t->env[i].secret,
+                            s != NULL ? s->versions[s->nversions - 1].version : 0);
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        (void)vs_buf_put_str(b, b->len != 0 ? ",\"" : "\"");
+        (void)vs_buf_put_json_str(b, d->policy->files[t->files[i]].path);
+        (void)vs_buf_put_u8(b, '"');
+    }
+    (void)vs_buf_put_u8(b, 0);
+}
+
+static int still_entitled(struct vaultd *d, struct conn *c)
+{
+    if (c->policy_gen != d->policy_gen)
+        return vs_fail(VS_EDENIED, "the policy was reloaded since GRANTS: ask again");
+    int rc = vs_peer_alive(&c->peer);
+    if (rc != 0)
+        return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
+    if (d->vault == NULL)
+        return vs_fail(VS_ELOCKED, "vault is locked (vaultctl unlock)");
+    if ((rc = vaultd_refresh_store(d)) != 0 || (rc = check_secrets(d, c->tool)) != 0)
+        return rc;
+    return 0;
+}
+
+static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_t *len)
+{
+    const struct vs_policy_tool *t = c->tool;
+    uint8_t *value = sodium_malloc(VS_VALUE_MAX);
+    if (value == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
+    struct vs_msg_writer w;
+    vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_GRANT_LIST, id);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < t->n_env; i++) {
+        struct vs_secret *s = vs_store_find(d->vault->store, t->env[i].secret);
+        struct vs_version *v = &s->versions[s->nversions - 1];
+        size_t vlen = 0;
+        rc = vs_store_open_value(d->vault->store, s, v, value, &vlen);
+        if (rc == 0)
+            rc = vs_msg_put_grant(&w, t->env[i].env, value, vlen, v->version);
+        sodium_memzero(value, VS_VALUE_MAX);
+    }
+    for (size_t i = 0; rc == 0 && i < t->n_files; i++)
+        rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
+    sodium_free(value);
+    if (rc == 0)
+        rc = vs_msg_finish(&w, len);
+    if (rc != 0)
+        sodium_memzero(d->reply, VS_PROTO_MAX_FRAME);
+    return rc;
+}
+
+int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
+{
+    if (c->state != CONN_AWAIT_CONFIRM)
+        return vs_fail(VS_EPROTO, "CONFIRM without a granted GRANTS");
+    int rc = still_entitled(d, c);
+    /* Invariant 2, order: the peer is non-dumpable and untraced now. A root
+     * peer cannot be verified from outside and can read vaultd anyway. */
+    if (rc == 0) {
+        rc = vs_peer_is_nondumpable(&c->peer);
+        if (rc == VS_PEER_NOT_VERIFIABLE)
+            rc = 0;
+        else if (rc != 0)
+            rc = vs_fail(VS_EDENIED, "the process did not make itself non-dumpable before CONFIRM");
+    }
+    if (rc == 0)
+        rc = vs_peer_check_tracer(&c->peer);
+    struct vs_buf names;
+    vs_buf_init(&names, 8192);
+    if (rc == 0)
+        describe_grants(d, c->tool, &names);
+    char reason[512];
+    (void)snprintf(reason, sizeof reason, "%s", rc == 0 ? "" : vs_last_error(rc));
+    /* No audit line, no value (invariant 4). */
+    int logged = vaultd_masks_load(d, c);
+    if (logged == 0)
+        logged = vaultd_log(d, c, "grant", rc == 0 ? "ok" : "denied", rc == 0 ? NULL : reason,
+                            rc == 0 && names.err == 0 ? (const char *)names.data : NULL, NULL);
+    vaultd_masks_free(c);
+    vs_buf_free(&names);
+    if (rc != 0)
+        return logged != 0 ? logged : vs_fail(rc, "%s", reason);
+    if (logged != 0)
+        return logged;
+    rc = build_grant_list(d, c, m->id, len);
+    if (rc == 0)
+        c->state = CONN_GRANTED;
+    return rc;
+}
+
+/* Decrypted values of one template's placeholders, for its render. */
+struct render_values {
+    struct vaultd *d;
+    size_t n;
+    const char *names[MAX_FILE_SECRETS];
+    uint8_t *values; /* sodium_malloc'd, n * VS_VALUE_MAX */
+    size_t lens[MAX_FILE_SECRETS];
+};
+
+static int lookup_value(void *ctx, const char *name, const uint8_t **val, size_t *len)
+{
+    struct render_values *rv = ctx;
+    for (size_t i = 0; i < rv->n; i++)
+        if (strcmp(rv->names[i], name) == 0) {
+            *val = rv->values + i * VS_VALUE_MAX;
+            *len = rv->lens[i];
+            return 0;
+        }
+    return vs_fail(VS_ENOENT, "secret %s is not in the vault", name);
+}
+
+static int open_file_values(struct render_values *rv, const struct vs_template *t)
+{
+    rv->n = vs_template_name_count(t);
+    if (rv->n > MAX_FILE_SECRETS)
+        return vs_fail(VS_ETOOBIG, "a file template names more than %d secrets", MAX_FILE_SECRETS);
+    rv->values = sodium_malloc(rv->n != 0 ? rv->n * VS_VALUE_MAX : 1);
+    if (rv->values == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rv->n; i++) {
+        rv->names[i] = vs_template_name(t, i);
+        struct vs_secret *s = vs_store_find(rv->d->vault->store, rv->names[i]);
+        if (s == NULL)
+            return vs_fail(VS_ENOENT, "secret %s is not in the vault", rv->names[i]);
+        int rc = vs_store_open_value(rv->d->vault->store, s, &s->versions[s->nversions - 1],
+                                     rv->values + i * VS_VALUE_MAX, &rv->lens[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int render_file(struct vaultd *d, const struct vs_policy_file *f, uint32_t id, size_t *len)
+{
+    struct render_values rv = {.d = d};
+    uint8_t *out = sodium_malloc(VS_F_FILE_DATA_MAX);
+    size_t out_len = 0;
+    int rc = out == NULL ? vs_fail(VS_ENOMEM, "out of memory") : open_file_values(&rv, f->tmpl);
+    if (rc == 0)
+        rc = vs_template_render(f->tmpl, lookup_value, &rv, out, VS_F_FILE_DATA_MAX, &out_len);
+    sodium_free(rv.values); /* wipes */
+    if (rc == 0) {
+        struct vs_msg_writer w;
+        vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, id);
+        (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
+        (void)vs_msg_put_bytes(&w, VS_F_FILE_DATA, out, out_len);
+        rc = vs_msg_finish(&w, len);
+    }
+    sodium_free(out);
+    return rc;
+}
+
+int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
+{
+    if (c->state != CONN_GRANTED)
+        return vs_fail(VS_EPROTO, "RENDER_FILE before the grant was confirmed");
+    char path[4096];
+    int rc = vs_msg_get_str(m, VS_F_PATH, path, sizeof path);
+    if (rc != 0)
+        return vs_fail(VS_EPROTO, "RENDER_FILE needs a PATH");
+    rc = still_entitled(d, c);
+    const struct vs_policy_file *f = rc == 0 ? vs_policy_find_file(d->policy, path) : NULL;
+    bool granted = false;
+    for (size_t i = 0; f != NULL && i < c->tool->n_files; i++)
+        granted = granted || &d->policy->files[c->tool->files[i]] == f;
+    if (rc == 0 && !granted)
+        rc = vs_fail(VS_EDENIED, "%s is not a file this tool is granted", path);
+    char reason[512];
+    (void)snprintf(reason, sizeof reason, "%s", rc == 0 ? "" : vs_last_error(rc));
+    char extra[4200];
+    struct vs_buf pathj;
+    vs_buf_init(&pathj, 8192);
+    (void)vs_buf_put_json_str(&pathj, path);
+    (void)vs_buf_put_u8(&pathj, 0);
+    (void)snprintf(extra, sizeof extra, "\"path\":\"%s\"", pathj.err == 0 ? (const char *)pathj.data : "");
+    vs_buf_free(&pathj);
+    int logged = vaultd_masks_load(d, c);
+    if (logged == 0)
+        logged = vaultd_log(d, c, "render", rc == 0 ? "ok" : "denied", rc == 0 ? NULL : reason, NULL, extra);
+    vaultd_masks_free(c);
+    if (rc != 0)
+        return logged != 0 ? logged : vs_fail(rc, "%s", reason);
+    if (logged != 0)
+        return logged;
+    return render_file(d, f, m->id, len);
+}

@@ -1,0 +1,316 @@
+/* The socket and the event loop: accept with the peer's identity fixed,
+ * receive one frame at a time with its credentials checked, dispatch, send
+ * one reply, drop a bad peer and live on. */
+#include "vaultd.h"
+
+#include "error.h"
+#include "client.h"
+#include "paths.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A tag in epoll data for the two non-connection fds. */
+#define TAG_LISTEN ((uint64_t)-1)
+#define TAG_SIGNAL ((uint64_t)-2)
+
+/* The socket's folder: 0700 owned by vaultd's user, or with --peer-group
+ * 0710 of that group, so the agent's user (in a container) can connect;
+ * vaultd still decides each request from kernel facts. */
+static int open_socket_dir(struct vaultd *d)
+{
+    bool shared = d->peer_gid != (gid_t)-1;
+    if (mkdir(d->sockdir, 0700) != 0 && errno != EEXIST)
+        return vs_fail_errno(VS_EIO, "socket folder %s", d->sockdir);
+    int fd = open(d->sockdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return vs_fail_errno(VS_EPERM, "socket folder %s", d->sockdir);
+    if (shared && (fchown(fd, geteuid(), d->peer_gid) != 0 || fchmod(fd, 0710) != 0)) {
+        close(fd);
+        return vs_fail_errno(VS_EPERM, "socket folder %s: cannot give it to the peer group", d->sockdir);
+    }
+    struct stat st;
+    mode_t want = shared ? 0710 : 0700;
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != want ||
+        (shared && st.st_gid != d->peer_gid)) {
+        close(fd);
+        return vs_fail(VS_EPERM, "socket folder %s: unsafe owner or mode (want uid %u, mode %04o)", d->sockdir,
+                       (unsigned)geteuid(), (unsigned)want);
+    }
+    return fd;
+}
+
+int vaultd_listen(struct vaultd *d)
+{
+    int rc = d->sockdirfd = open_socket_dir(d);
+    if (rc < 0)
+        return rc;
+    /* A live daemon on the path is an error; a stale socket file is not. */
+    int probe = vs_client_connect(d->socket);
+    if (probe >= 0) {
+        close(probe);
+        return vs_fail(VS_EEXIST, "another vaultd answers at %s", d->socket);
+    }
+    (void)unlinkat(d->sockdirfd, VS_SOCKET_NAME, 0);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return vs_fail_errno(VS_EIO, "socket");
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    memcpy(addr.sun_path, d->socket, strlen(d->socket) + 1);
+    bool shared = d->peer_gid != (gid_t)-1;
+    mode_t old = umask(shared ? 0117 : 0177); /* the socket file is created 0660 or 0600 */
+    rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    int saved = errno;
+    umask(old);
+    if (rc == 0 && shared && fchownat(d->sockdirfd, VS_SOCKET_NAME, geteuid(), d->peer_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = -1;
+    else
+        errno = saved;
+    if (rc != 0 || (rc = vs_peer_enable_passcred(fd)) != 0 || listen(fd, 128) != 0) {
+        rc = vs_fail_errno(VS_EIO, "listen on %s", d->socket);
+        close(fd);
+        return rc;
+    }
+    d->listen_fd = fd;
+    return 0;
+}
+
+static void close_conn(struct vaultd *d, size_t slot)
+{
+    struct conn *c = d->conns[slot];
+    (void)epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    vaultd_masks_free(c);
+    vs_peer_free(&c->peer);
+    free(c);
+    d->conns[slot] = NULL;
+    d->nconns--;
+}
+
+static void accept_one(struct vaultd *d)
+{
+    int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+            if (!d->full_logged)
+                vaultd_say("out of file descriptors: connections wait until some close");
+            d->full_logged = true;
+        }
+        return;
+    }
+    size_t slot = 0;
+    while (slot < VAULTD_MAX_CONNS && d->conns[slot] != NULL)
+        slot++;
+    struct conn *c = slot < VAULTD_MAX_CONNS ? calloc(1, sizeof *c) : NULL;
+    if (c == NULL) {
+        if (!d->full_logged)
+            vaultd_say("%d connections open: refusing more until some close", VAULTD_MAX_CONNS);
+        d->full_logged = true;
+        close(fd);
+        return;
+    }
+    d->full_logged = false;
+    c->fd = fd;
+    c->accepted_ms = c->last_ms = vs_now_ms();
+    /* Identity is fixed here, from the kernel, once. */
+    if (vs_peer_accept(fd, &c->peer) != 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = slot};
+    if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        vs_peer_free(&c->peer);
+        close(fd);
+        free(c);
+        return;
+    }
+    d->conns[slot] = c;
+    d->nconns++;
+}
+
+/* Closes any file descriptors a peer sent us: they are never used. */
+static bool drop_passed_fds(struct msghdr *msg)
+{
+    bool had = false;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int *fds = (int *)CMSG_DATA(cm);
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+        had = true;
+    }
+    return had;
+}
+
+static int send_reply(struct vaultd *d, struct conn *c, size_t len)
+{
+    ssize_t n;
+    do {
+        n = send(c->fd, d->reply, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    sodium_memzero(d->reply, len); /* it may have held values */
+    return n == (ssize_t)len ? 0 : VS_EIO;
+}
+
+/* One readable connection: one frame in, one reply out. Returns false when
+ * the connection must be closed. */
+static bool serve_one(struct vaultd *d, struct conn *c)
+{
+    uint8_t frame[VS_PROTO_MAX_FRAME + 1];
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = frame, .iov_len = sizeof frame};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    ssize_t n;
+    do {
+        n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return true;
+    if (n <= 0)
+        return false;
+    c->last_ms = vs_now_ms();
+    size_t len = 0;
+    uint32_t id = 0;
+    bool dispatched = false;
+    int rc;
+    if (drop_passed_fds(&msg)) {
+        rc = vs_fail(VS_EPROTO, "file descriptors are not accepted");
+    } else if ((msg.msg_flags & MSG_TRUNC) != 0 || (size_t)n > VS_PROTO_MAX_FRAME) {
+        rc = vs_fail(VS_ETOOBIG, "frame over %d bytes", VS_PROTO_MAX_FRAME);
+    } else if ((rc = vs_peer_check_msg_creds(&msg, c->peer.pid)) != 0) {
+        rc = vs_fail(VS_EDENIED, "message not sent by the connected process (%s)", vs_last_error(rc));
+    } else {
+        struct vs_msg m;
+        rc = vs_msg_decode(frame, (size_t)n, &m);
+        if (rc == 0) {
+            id = m.id;
+            dispatched = true;
+            rc = vaultd_dispatch(d, c, &m, &len);
+        }
+    }
+    sodium_memzero(frame, sizeof frame);
+    if (rc < 0) {
+        /* A malformed or refused request: one error reply, then the peer is
+         * dropped (a connection that misbehaved gets no second try). The
+         * grant handlers log their own decisions; the rest is logged here. */
+        bool logged = dispatched && (rc == VS_EDENIED || rc == VS_EPOLICY || rc == VS_ELOCKED || rc == VS_EAUDIT);
+        if (!logged) {
+            char reason[512];
+            (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
+            (void)vaultd_log(d, c, "reject", "denied", reason, NULL, NULL);
+            (void)vs_fail(rc, "%s", reason);
+        }
+        if (vaultd_reply_error(d, id, rc, vs_last_error(rc), &len) == 0)
+            (void)send_reply(d, c, len);
+        return false;
+    }
+    return send_reply(d, c, len) == 0;
+}
+
+static void handle_signal(struct vaultd *d)
+{
+    struct signalfd_siginfo si;
+    while (read(d->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            d->stop = true;
+        } else if (si.ssi_signo == SIGHUP) {
+            /* Widening access needs a human factor: on a passphrase vault a
+             * signal (which the agent's user may be able to send) is not one. */
+            if (d->kind == VS_KDF_PASSPHRASE) {
+                vaultd_say("SIGHUP: policy not reloaded: a passphrase vault reloads with `vaultctl reload`");
+                continue;
+            }
+            int rc = vaultd_load_policy(d);
+            if (rc != 0)
+                vaultd_say("reload refused, the running policy stays: %s", vs_last_error(rc));
+            else
+                vaultd_say("policy reloaded from %s", d->config);
+            (void)vaultd_log(d, NULL, "reload", rc == 0 ? "ok" : "error", rc == 0 ? "SIGHUP" : vs_last_error(rc),
+                             NULL, NULL);
+        }
+    }
+}
+
+static void sweep_idle(struct vaultd *d)
+{
+    int64_t now = vs_now_ms();
+    for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
+        if (d->conns[i] != NULL && now - d->conns[i]->last_ms > VAULTD_IDLE_MS)
+            close_conn(d, i);
+}
+
+int vaultd_run(struct vaultd *d)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+        (d->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+        (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        return vs_fail_errno(VS_EIO, "event loop");
+    signal(SIGPIPE, SIG_IGN);
+    /* A file size limit must turn an audit append into an error (and a
+     * refused grant), not kill the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct epoll_event lev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+    struct epoll_event sev = {.events = EPOLLIN, .data.u64 = TAG_SIGNAL};
+    if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->listen_fd, &lev) != 0 ||
+        epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &sev) != 0)
+        return vs_fail_errno(VS_EIO, "event loop");
+    int64_t last_sweep = vs_now_ms();
+    while (!d->stop) {
+        struct epoll_event events[64];
+        int n = epoll_wait(d->epoll_fd, events, 64, 1000);
+        if (n < 0 && errno != EINTR)
+            return vs_fail_errno(VS_EIO, "epoll_wait");
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = events[i].data.u64;
+            if (tag == TAG_LISTEN) {
+                for (int k = 0; k < 64; k++) /* bounded: others get a turn */
+                    accept_one(d);
+            } else if (tag == TAG_SIGNAL) {
+                handle_signal(d);
+            } else if (tag < VAULTD_MAX_CONNS && d->conns[tag] != NULL) {
+                bool keep = (events[i].events & EPOLLIN) != 0 && serve_one(d, d->conns[tag]);
+                if (!keep)
+                    close_conn(d, (size_t)tag);
+            }
+        }
+        if (vs_now_ms() - last_sweep > 1000) {
+            sweep_idle(d);
+            last_sweep = vs_now_ms();
+        }
+    }
+    return 0;
+}
+
+void vaultd_shutdown(struct vaultd *d)
+{
+    for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
+        if (d->conns[i] != NULL)
+            close_conn(d, i);
+    if (d->listen_fd >= 0) {
+        close(d->listen_fd);
+        (void)unlinkat(d->sockdirfd, VS_SOCKET_NAME, 0);
+    }
+}

@@ -1,0 +1,117 @@
+/* vaultd: the daemon's state and the seams between its files.
+ *
+ *   main.c      options, start-up checks, the run
+ *   state.c     the vault (unlock, lock, re-read), the policy (load,
+ *               reload, index), the audit lines of decisions
+ *   server.c    the socket, the event loop, connections, framing
+ *   dispatch.c  the request table and the admin requests
+ *   grants.c    GRANTS, CONFIRM, RENDER_FILE: who gets what
+ *
+ * Rules the daemon keeps (DESIGN.md invariants 2, 3, 4, 8):
+ *  1. A connection's identity (struct vs_peer) is fixed at accept; every
+ *     message must carry the same pid in SCM_CREDENTIALS and the peer must
+ *     still be the process it was (no exit, no exec).
+ *  2. Values leave only after CONFIRM: the peer made itself non-dumpable,
+ *     vaultd verified it and re-read TracerPid.
+ *  3. No audit line, no answer: a decision that cannot be logged is refused.
+ *  4. Admin requests only from the vault owner's uid (or root); those that
+ *     widen access need the passphrase on a passphrase vault.
+ *  5. Single-threaded: one epoll loop; nothing here is locked. */
+#ifndef VAULTD_H
+#define VAULTD_H
+
+#include "peer.h"
+#include "policy.h"
+#include "buf.h"
+#include "proto.h"
+#include "vault.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define VAULTD_MAX_CONNS 1024
+#define VAULTD_IDLE_MS 10000 /* a connection silent this long is closed */
+
+enum conn_state { CONN_NEW, CONN_AWAIT_CONFIRM, CONN_GRANTED };
+
+struct conn {
+    int fd;
+    struct vs_peer peer;
+    enum conn_state state;
+    int64_t accepted_ms, last_ms;
+    uint64_t policy_gen;                /* the policy the decision was made under */
+    const struct vs_policy_tool *tool;  /* valid while policy_gen is current */
+    int args_from;                      /* argv index where the tool's arguments start */
+    char agent[64], session[64];        /* labels for the audit log, never for a decision */
+    struct masks *masks;                /* the tool's values, masked out of logged argv */
+};
+
+/* Decrypted values of a tool's secrets, kept only while a decision about it
+ * is logged, so that an argv holding one is logged with ******** instead. */
+#define VAULTD_MAX_MASKS 32
+struct masks {
+    size_t n;
+    size_t lens[VAULTD_MAX_MASKS];
+    uint8_t *values; /* sodium_malloc'd, n * VS_VALUE_MAX */
+};
+
+struct vaultd {
+    char home[PATH_MAX];
+    char config[PATH_MAX];
+    char keyfile[PATH_MAX];
+    char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char shim[PATH_MAX];        /* our own libvaultshim.so, accepted in LD_PRELOAD */
+    enum vs_kdf_kind kind;
+    struct vs_vault *vault;     /* NULL while locked */
+    struct stat store_seen;     /* the store file as last read */
+    int auditfd;                /* kept while locked, so denials are logged */
+    uint8_t *audit_key;         /* sodium_malloc'd; NULL until first unlock */
+    uint64_t generation;        /* store generation last seen */
+    struct vs_policy *policy;
+    uint64_t policy_gen;
+    int sockdirfd, listen_fd, epoll_fd, signal_fd;
+    struct conn *conns[VAULTD_MAX_CONNS];
+    size_t nconns;
+    uid_t owner;                /* the vault owner: vaultd's effective uid */
+    gid_t peer_gid;             /* --peer-group: who else may connect; (gid_t)-1 none */
+    uint8_t *reply;             /* sodium_malloc'd frame buffer, wiped after each send */
+    bool stop;
+    bool full_logged;
+};
+
+/* state.c */
+int vaultd_unlock(struct vaultd *d, const struct vs_unlock *u);
+int vaultd_unlock_keyfile(struct vaultd *d);
+void vaultd_lock(struct vaultd *d);
+int vaultd_refresh_store(struct vaultd *d);
+int vaultd_load_policy(struct vaultd *d);
+int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const char *decision,
+               const char *reason, const char *secrets, const char *extra);
+void vaultd_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t vaultd_overdue(const struct vaultd *d);
+
+/* server.c */
+int vaultd_listen(struct vaultd *d);
+int vaultd_run(struct vaultd *d);
+void vaultd_shutdown(struct vaultd *d);
+
+/* dispatch.c: handles one decoded request; writes the reply frame into
+ * d->reply and its length into *len. */
+int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_reply_error(struct vaultd *d, uint32_t id, int code, const char *reason, size_t *len);
+
+/* masks.c */
+int vaultd_masks_load(struct vaultd *d, struct conn *c);
+void vaultd_masks_free(struct conn *c);
+void vaultd_put_masked(struct vs_buf *b, const char *text, const struct masks *m);
+
+/* grants.c */
+int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+
+#endif
