@@ -19,7 +19,7 @@ CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
-BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -fstack-protector-strong -Icommon -Ivaultd/core
+BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -fstack-protector-strong -Icommon -Ivaultd/core -Ivaultd/daemon
 ifeq ($(SAN),1)
 OPT  := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SANLD := -fsanitize=address,undefined
@@ -34,6 +34,7 @@ COMMON_SRC := $(wildcard common/*.c)
 CORE_SRC   := $(wildcard vaultd/core/*.c)
 CTL_SRC    := $(filter-out vaultd/ctl/main.c,$(wildcard vaultd/ctl/*.c))
 DAEMON_SRC := $(filter-out vaultd/daemon/main.c,$(wildcard vaultd/daemon/*.c))
+SHIM_SRC   := $(wildcard shim/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 
@@ -49,11 +50,12 @@ PROGRAMS := $(BUILD)/vaultctl
 ifneq ($(wildcard vaultd/daemon/main.c),)
 PROGRAMS += $(BUILD)/vaultd
 endif
+SHIM := $(if $(SHIM_SRC),$(BUILD)/libvaultshim.so)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 
 .PHONY: all test unit asan demo install clean check-deps
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(SHIM)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +88,21 @@ $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(VS_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
 
+# The shim runs inside every process of an agent's tree: libc only, every
+# symbol hidden but the hooks (VS_EXPORT), and never sanitizer-instrumented
+# (an ASan shim cannot be preloaded into uninstrumented tools). Its objects,
+# and a private copy of common/, are compiled apart for that.
+SHIM_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -fvisibility=hidden -fstack-protector-strong -O2 \
+               -D_FORTIFY_SOURCE=2 -Icommon -Ishim $(WARN) $(CFLAGS)
+SHIM_OBJ := $(patsubst %.c,$(BUILD)/obj-shim/%.o,$(SHIM_SRC) $(COMMON_SRC))
+
+$(BUILD)/obj-shim/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libvaultshim.so: $(SHIM_OBJ)
+	$(CC) -shared -o $@ $^ -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined -Wl,-soname,libvaultshim.so
+
 check-deps:
 	@pkg-config --exists $(PKGS) cmocka || { \
 	  echo "make: missing libsodium, libconfig or cmocka development files; run: sudo scripts/install-deps" >&2; exit 1; }
@@ -104,9 +121,11 @@ demo: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vaultshim
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(SHIM),install -d $(DESTDIR)$(PREFIX)/lib/vaultshim && install -m 0644 $(SHIM) $(DESTDIR)$(PREFIX)/lib/vaultshim/)
 	install -m 0644 config/vaultshim.conf $(DESTDIR)$(PREFIX)/share/vaultshim/
 
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-shim -name '*.d' 2>/dev/null)

@@ -6,7 +6,7 @@
  * No sleeps; every child is killed and reaped by the teardown. */
 #include "testutil.h"
 
-#include "../../vaultd/daemon/peer.h"
+#include "peer.h"
 #include "error.h"
 #include "inject.h"
 
@@ -136,12 +136,14 @@ static void serve(int cmd_r, int stat_w, int sock)
 
 static void child_main(const struct kid_opts *o, int cmd_r, int stat_w, int stdin_r, int stdout_w)
 {
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* no child outlives an aborted run */
     if (o->before != NULL) {
         int r = o->before();
         if (r != 0) {
             put_status(stat_w, r);
             _exit(127);
         }
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* a uid change cleared it */
     }
     int sock = -1;
     if (!o->no_connect && (sock = sock_connect()) < 0) {
@@ -724,9 +726,9 @@ static void maps_foreign_preload(void **state)
     assert_denied(vs_peer_check_maps(&p, 0), want);
     /* With the agent as vault_uid (never so in vaultd) the file counts. */
     assert_ok(vs_peer_check_maps(&p, 65534));
-    assert_denied(vs_peer_check_environ(&p, 0, NULL), "environment variable LD_PRELOAD refused");
+    assert_denied(vs_peer_check_environ(&p, 0, NULL, geteuid()), "environment variable LD_PRELOAD refused");
     /* The shim's own library is accepted in LD_PRELOAD. */
-    assert_ok(vs_peer_check_environ(&p, 0, so_agent));
+    assert_ok(vs_peer_check_environ(&p, 0, so_agent, geteuid()));
     end(&k);
     vs_peer_free(&p);
 
@@ -736,7 +738,7 @@ static void maps_foreign_preload(void **state)
     spawn_peer(&k, &o2, &p);
     read_line(&k, "ready");
     assert_ok(vs_peer_check_maps(&p, 0));
-    assert_denied(vs_peer_check_environ(&p, 0, NULL), "LD_PRELOAD");
+    assert_denied(vs_peer_check_environ(&p, 0, NULL, geteuid()), "LD_PRELOAD");
     end(&k);
     vs_peer_free(&p);
 
@@ -820,9 +822,9 @@ static void environ_injection(void **state)
         struct kid k;
         struct vs_peer p;
         spawn_peer(&k, &o, &p);
-        int rc = vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL);
+        int rc = vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid());
         if (cases[i].kinds == VS_INJ_PYTHON)
-            rc = vs_peer_check_environ(&p, VS_INJ_PYTHON, NULL);
+            rc = vs_peer_check_environ(&p, VS_INJ_PYTHON, NULL, geteuid());
         char want[128];
         (void)snprintf(want, sizeof want, "environment variable %s refused", cases[i].name);
         assert_denied(rc, want);
@@ -830,7 +832,7 @@ static void environ_injection(void **state)
             fail_msg("value leaked into the reason: %s", vs_last_error(rc));
         /* Kinds that do not apply let it through (the loader always applies). */
         if (cases[i].kinds != 0 && cases[i].kinds != VS_INJ_PYTHON)
-            assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~cases[i].kinds & ~VS_INJ_PYTHON, NULL));
+            assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~cases[i].kinds & ~VS_INJ_PYTHON, NULL, geteuid()));
         end(&k);
         vs_peer_free(&p);
     }
@@ -840,8 +842,23 @@ static void environ_injection(void **state)
     struct kid k;
     struct vs_peer p;
     spawn_peer(&k, &o, &p);
-    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL));
-    assert_denied(vs_peer_check_environ(&p, VS_INJ_PYTHON, NULL), "PYTHONNOUSERSITE");
+    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()));
+    assert_denied(vs_peer_check_environ(&p, VS_INJ_PYTHON, NULL, geteuid()), "PYTHONNOUSERSITE");
+    end(&k);
+    vs_peer_free(&p);
+
+    /* A CA-bundle variable naming the system's bundle (a trusted file) is
+     * accepted; the same variable naming a file in /tmp is not. */
+    char *system_ca[] = {"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/passwd", "NODE_EXTRA_CA_CERTS=/etc", NULL};
+    o.envp = system_ca;
+    spawn_peer(&k, &o, &p);
+    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()));
+    end(&k);
+    vs_peer_free(&p);
+    char *agent_ca[] = {"PATH=/usr/bin:/bin", "NODE_EXTRA_CA_CERTS=/tmp/agent-ca.pem", NULL};
+    o.envp = agent_ca;
+    spawn_peer(&k, &o, &p);
+    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "NODE_EXTRA_CA_CERTS");
     end(&k);
     vs_peer_free(&p);
 }
@@ -1109,12 +1126,17 @@ static void pid_namespace(void **state)
     pid_t c = fork();
     assert_true(c >= 0);
     if (c == 0) {
+        close(hold[1]); /* else the namespace's init never sees EOF */
+        close(st[0]);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (unshare(CLONE_NEWPID) != 0) {
             put_status(st[1], errno);
             _exit(1);
         }
         pid_t g = fork();
         if (g == 0) {
+            /* pid 1 there: only SIGKILL from us ends it, so tie it to c. */
+            (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
             int s = sock_connect();
             put_status(st[1], s >= 0 ? 0 : errno);
             char x;
@@ -1139,11 +1161,16 @@ static void pid_namespace(void **state)
     assert_int_equal(p.nspid_count, 2);
     assert_denied(vs_peer_check_namespaces(&p, false), "non-initial pid namespace (2 NSpid entries)");
     assert_ok(vs_peer_check_namespaces(&p, true));
-    close(hold[1]);
+    close(hold[1]); /* the namespace's init exits, then c */
     close(st[0]);
     close(conn);
     vs_peer_free(&p);
-    reap(c);
+    int status = 0;
+    assert_int_equal(waitpid(c, &status, 0), c);
+    for (size_t i = 0; i < MAX_KIDS; i++)
+        if (kids[i] == c)
+            kids[i] = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 int main(void)

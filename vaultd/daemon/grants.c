@@ -149,7 +149,7 @@ static int decide(struct vaultd *d, struct conn *c)
     if ((rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
         (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_tracer(p)) != 0 ||
         (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
-        (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL)) != 0 ||
+        (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL, d->owner)) != 0 ||
         (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0)
         return rc;
     return 0;

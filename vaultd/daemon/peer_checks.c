@@ -269,8 +269,29 @@ int vs_peer_check_maps(const struct vs_peer *p, uid_t vault_uid)
     return rc;
 }
 
+/* Variables that name a CA file or folder. Machines commonly point them at
+ * the system bundle (corporate proxies do): that is no threat when the file
+ * is trusted (root's, not writable by the agent). A CA the agent can write
+ * is a man in the middle for the allowlisted tool, and stays refused. */
+static const char *const ca_path_vars[] = {
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+    "AWS_CA_BUNDLE", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
+};
+
+static bool trusted_ca_path(const char *entry, uid_t vault_uid)
+{
+    const char *eq = strchr(entry, '=');
+    if (eq == NULL || eq[1] != '/')
+        return false;
+    size_t nlen = (size_t)(eq - entry);
+    for (size_t i = 0; i < sizeof ca_path_vars / sizeof ca_path_vars[0]; i++)
+        if (strlen(ca_path_vars[i]) == nlen && strncmp(entry, ca_path_vars[i], nlen) == 0)
+            return vs_path_trusted(eq + 1, vault_uid) == 0;
+    return false;
+}
+
 /* VS_INJ_LOADER is always checked, whatever kinds says. */
-int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *own_preload)
+int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *own_preload, uid_t vault_uid)
 {
     char *env = NULL;
     size_t len = 0;
@@ -285,6 +306,8 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
     for (size_t i = 0; i < len;) { /* env[len] is NUL: every entry ends */
         size_t elen = strlen(env + i);
         const char *reason = elen > 0 ? vs_inject_check_preload(env + i, kinds, own_preload) : NULL;
+        if (reason != NULL && (kinds & VS_INJ_TLS) != 0 && trusted_ca_path(env + i, vault_uid))
+            reason = NULL;
         if (reason != NULL) {
             rc = vs_fail(VS_EDENIED, "environment variable %s refused (%s)",
                          shown(env + i, elen, show), reason);
@@ -293,7 +316,9 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
         }
         i += elen + 1;
     }
-    const char *reason = vs_inject_check_block(env, len, kinds, own_preload);
+    /* TLS rules are per entry (done above, with the trusted-bundle rule);
+     * the whole-environment pass must not undo that exception. */
+    const char *reason = vs_inject_check_block(env, len, kinds & ~(unsigned)VS_INJ_TLS, own_preload);
     free(env);
     if (reason != NULL)
         return vs_fail(VS_EDENIED, "environment refused (%s)", reason);

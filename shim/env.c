@@ -1,0 +1,40 @@
+/* getenv and secure_getenv: a protected name is absent outside a grant,
+ * also before our constructor has run (another library's constructor may
+ * ask), and present inside one only as the value vaultd granted. */
+#include "shim.h"
+
+#include "grants.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *(*real_getenv)(const char *);
+static char *(*real_secure_getenv)(const char *);
+
+/* Rule: the real lookup first (cheap, and NULL for every scrubbed name);
+ * only a value found for a protected name is questioned. */
+static char *filter(const char *name, char *value)
+{
+    if (value == NULL)
+        return NULL;
+    const struct vs_index *idx = vs_shim_ready() && vs_shim.have_index ? &vs_shim.index : NULL;
+    if (!vs_index_env_protected(idx, name, strlen(name)))
+        return value;
+    /* Protected: only the entry vaultd granted us counts. */
+    char *entry = value - strlen(name) - 1;
+    return vs_grants_is_ours(entry) ? value : NULL;
+}
+
+VS_EXPORT char *getenv(const char *name)
+{
+    if (real_getenv == NULL)
+        real_getenv = vs_shim_next("getenv");
+    return filter(name, real_getenv(name));
+}
+
+VS_EXPORT char *secure_getenv(const char *name)
+{
+    if (real_secure_getenv == NULL)
+        real_secure_getenv = vs_shim_next("secure_getenv");
+    return filter(name, real_secure_getenv(name));
+}

@@ -1,0 +1,424 @@
+/* A tool's grants inside the shim.
+ *
+ * Rules this file keeps:
+ *  1. One round trip at start (GRANTS), then PR_SET_DUMPABLE 0 before any
+ *     value can arrive, then CONFIRM: the values land in a reply buffer and
+ *     an entry region that are mmap'd, mlock'd and excluded from core dumps.
+ *  2. Values enter environ as whole "NAME=value" entries in that region:
+ *     a reserved slot of the start-up array is pointed at its entry (Go and
+ *     bash read that array); other names get a new array with the entries
+ *     appended (Python, node and coreutils read environ).
+ *  3. Managed files are rendered by vaultd on first use into a sealed,
+ *     0600 memfd; every open gets an independent open of it.
+ *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
+ *     nothing granted, placeholders removed.
+ *  5. At exit the region and the memfds are wiped and closed. */
+#include "shim.h"
+
+#include "client.h"
+#include "error.h"
+#include "grants.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define REGION_BYTES (VS_PROTO_MAX_FRAME + 4096)
+#define REPLY_BYTES (VS_PROTO_MAX_FRAME + 1)
+
+static const struct vs_index_tool *tool;
+static char *region;         /* "NAME=value\0" entries */
+static size_t region_used;
+static char **grown_environ; /* an environ we allocated, with room to append */
+static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Locked, not dumped, not inherited across exec (mappings never are). */
+static void *locked_pages(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    (void)mlock(p, len); /* best effort: RLIMIT_MEMLOCK may be small */
+    (void)madvise(p, len, MADV_DONTDUMP);
+    return p;
+}
+
+static void wipe_unmap(void *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, len);
+    (void)munmap(p, len);
+}
+
+/* argv[1] of this process, when it is a script path (no option before). */
+static bool read_script(char *out, size_t cap)
+{
+    char buf[4096];
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    (void)syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    size_t first = strlen(buf) + 1;
+    if ((ssize_t)first >= n || buf[first] == '-' || buf[first] == '\0')
+        return false;
+    size_t len = strnlen(buf + first, (size_t)n - first);
+    if (len >= cap)
+        return false;
+    memcpy(out, buf + first, len);
+    out[len] = '\0';
+    return true;
+}
+
+void vs_grants_identify(void)
+{
+    if (!vs_shim.have_index)
+        return;
+    struct stat st;
+    if (stat("/proc/self/exe", &st) != 0)
+        return;
+    const struct vs_index *idx = &vs_shim.index;
+    if (vs_index_is_interpreter(idx, st.st_dev, st.st_ino)) {
+        char script[PATH_MAX];
+        struct stat sst;
+        if (read_script(script, sizeof script) && stat(script, &sst) == 0)
+            tool = vs_index_find_tool(idx, st.st_dev, st.st_ino, true, sst.st_dev, sst.st_ino);
+    }
+    if (tool == NULL)
+        tool = vs_index_find_tool(idx, st.st_dev, st.st_ino, false, 0, 0);
+    if (tool != NULL) {
+        vs_shim.is_tool = true;
+        vs_shim.tool_name = vs_index_tool_name(idx, tool);
+    }
+}
+
+/* The index's env name i of our tool, or NULL. */
+static const char *tool_env(size_t i)
+{
+    return tool != NULL ? vs_index_tool_env(&vs_shim.index, tool, i) : NULL;
+}
+
+const char *vs_grants_placeholder(const char *entry, size_t nlen)
+{
+    /* Static "NAME=" strings the slots point at until the value arrives. */
+    static char slots[VS_SHIM_MAX_GRANTS][128];
+    const char *name;
+    for (size_t i = 0; i < VS_SHIM_MAX_GRANTS && (name = tool_env(i)) != NULL; i++) {
+        if (strlen(name) != nlen || strncmp(name, entry, nlen) != 0 || nlen + 2 > sizeof slots[i])
+            continue;
+        memcpy(slots[i], name, nlen);
+        slots[i][nlen] = '=';
+        slots[i][nlen + 1] = '\0';
+        return slots[i];
+    }
+    return NULL;
+}
+
+bool vs_grants_is_ours(const char *entry)
+{
+    return region != NULL && entry >= region && entry < region + REGION_BYTES;
+}
+
+static char *add_entry(const char *name, size_t nlen, const uint8_t *value, size_t vlen)
+{
+    if (region_used + nlen + vlen + 2 > REGION_BYTES)
+        return NULL;
+    char *entry = region + region_used;
+    memcpy(entry, name, nlen);
+    entry[nlen] = '=';
+    memcpy(entry + nlen + 1, value, vlen);
+    entry[nlen + 1 + vlen] = '\0';
+    region_used += nlen + vlen + 2;
+    return entry;
+}
+
+static size_t env_count(char **env)
+{
+    size_t n = 0;
+    while (env != NULL && env[n] != NULL)
+        n++;
+    return n;
+}
+
+/* Points an existing NAME= slot at entry in env; false when there is none. */
+static bool fill_slot(char **env, const char *entry, size_t nlen)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        if (strncmp(env[i], entry, nlen + 1) == 0) {
+            env[i] = (char *)entry;
+            return true;
+        }
+    return false;
+}
+
+/* Installs the granted entries: into reserved slots of the start-up array
+ * and of environ, and appended to a new environ for the rest. */
+static void install(char **startup, char **entries, size_t n)
+{
+    char *append[VS_SHIM_MAX_GRANTS];
+    size_t nappend = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = (size_t)(strchr(entries[i], '=') - entries[i]);
+        bool in_startup = startup != environ && fill_slot(startup, entries[i], nlen);
+        (void)in_startup;
+        if (!fill_slot(environ, entries[i], nlen))
+            append[nappend++] = entries[i];
+    }
+    if (nappend == 0)
+        return;
+    size_t have = env_count(environ);
+    size_t bytes = (have + nappend + 1) * sizeof(char *);
+    char **grown = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (grown == MAP_FAILED)
+        return;
+    memcpy(grown, environ, have * sizeof(char *));
+    memcpy(grown + have, append, nappend * sizeof(char *));
+    grown[have + nappend] = NULL;
+    grown_environ = grown;
+    environ = grown;
+}
+
+/* Removes the placeholder slots after a refusal. */
+static void drop_placeholders(char **env)
+{
+    size_t out = 0;
+    for (size_t in = 0; env != NULL && env[in] != NULL; in++) {
+        const char *eq = strchr(env[in], '=');
+        bool placeholder = eq != NULL && eq[1] == '\0' && vs_grants_placeholder(env[in], (size_t)(eq - env[in])) == env[in];
+        if (!placeholder)
+            env[out++] = env[in];
+    }
+    if (env != NULL)
+        env[out] = NULL;
+}
+
+static void refuse(char **startup, const char *why)
+{
+    drop_placeholders(startup);
+    if (startup != environ)
+        drop_placeholders(environ);
+    vs_shim_say(vs_shim.tool_name != NULL ? vs_shim.tool_name : "tool", ": no grant: ", why);
+}
+
+static void reason_of(const struct vs_msg *m, int rc, char *out, size_t cap)
+{
+    int code = rc;
+    out[0] = '\0';
+    if (m->op == VS_OP_ERROR)
+        (void)vs_msg_get_error(m, &code, out, cap);
+    if (out[0] == '\0')
+        (void)snprintf(out, cap, "vaultd refused (code %d)", code);
+}
+
+/* Reads a label from environ without our getenv hook. */
+static const char *label(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m)
+{
+    uint8_t frame[1024];
+    struct vs_msg_writer w;
+    size_t len = 0;
+    vs_msg_begin(&w, frame, sizeof frame, VS_OP_GRANTS, 1);
+    const char *agent = label("VAULT_AGENT"), *session = label("VAULT_SESSION");
+    if (agent != NULL && agent[0] != '\0')
+        (void)vs_msg_put_str(&w, VS_F_AGENT, agent);
+    if (session != NULL && session[0] != '\0')
+        (void)vs_msg_put_str(&w, VS_F_SESSION, session);
+    int rc = vs_msg_finish(&w, &len);
+    return rc != 0 ? rc : vs_client_call(fd, frame, len, reply, REPLY_BYTES, m);
+}
+
+/* Copies the GRANT_LIST into environ entries and the file list. */
+static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
+{
+    size_t cursor = 0;
+    struct vs_grant_ref g;
+    *n = 0;
+    while (vs_msg_next_grant(m, &cursor, &g) == 0) {
+        if (*n == VS_SHIM_MAX_GRANTS)
+            return VS_ETOOBIG;
+        char *entry = add_entry((const char *)g.name->data, g.name->len, g.value->data, g.value->len);
+        if (entry == NULL)
+            return VS_ETOOBIG;
+        entries[(*n)++] = entry;
+    }
+    cursor = 0;
+    const struct vs_field_ref *path;
+    while (vs_msg_next(m, VS_F_PATH, &cursor, &path) == 0) {
+        if (vs_shim.nfiles == VS_SHIM_MAX_FILES || path->len >= PATH_MAX)
+            return VS_ETOOBIG;
+        struct vs_shim_file *f = &vs_shim.files[vs_shim.nfiles++];
+        memcpy(f->path, path->data, path->len);
+        f->path[path->len] = '\0';
+        f->memfd = -1;
+    }
+    return 0;
+}
+
+void vs_grants_fetch(char **startup)
+{
+    int saved = errno;
+    int fd = vs_shim.socket_path[0] != '\0' ? vs_client_connect(vs_shim.socket_path) : -1;
+    if (fd < 0) {
+        char why[200];
+        (void)snprintf(why, sizeof why, "vaultd not answering at %s", vs_shim.socket_path);
+        refuse(startup, why);
+        errno = saved;
+        return;
+    }
+    uint8_t *reply = locked_pages(REPLY_BYTES);
+    region = locked_pages(REGION_BYTES);
+    struct vs_msg m = {.op = 0};
+    char *entries[VS_SHIM_MAX_GRANTS];
+    size_t n = 0;
+    int rc = reply != NULL && region != NULL ? ask_grants(fd, reply, &m) : VS_ENOMEM;
+    /* Invariant 7: non-dumpable before any value can arrive. */
+    if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        rc = VS_EPERM;
+    if (rc == 0)
+        rc = vs_client_simple(fd, VS_OP_CONFIRM, reply, REPLY_BYTES, &m);
+    if (rc == 0 && m.op != VS_OP_GRANT_LIST)
+        rc = VS_EPROTO;
+    if (rc == 0)
+        rc = take_grants(&m, entries, &n);
+    if (rc != 0) {
+        char why[512];
+        reason_of(&m, rc, why, sizeof why);
+        if (rc == VS_ETOOBIG || rc == VS_EPROTO || rc == VS_ENOMEM)
+            (void)snprintf(why, sizeof why, "malformed or oversized answer from vaultd");
+        refuse(startup, why);
+        wipe_unmap(region, REGION_BYTES);
+        region = NULL;
+        region_used = 0;
+        vs_shim.nfiles = 0;
+        (void)syscall(SYS_close, fd);
+    } else {
+        install(startup, entries, n);
+        vs_shim.ngrants = n;
+        vs_shim.granted = true;
+        vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
+    }
+    wipe_unmap(reply, REPLY_BYTES);
+    errno = saved;
+}
+
+static struct vs_shim_file *granted_file(const char *canon)
+{
+    for (size_t i = 0; i < vs_shim.nfiles; i++)
+        if (strcmp(vs_shim.files[i].path, canon) == 0)
+            return &vs_shim.files[i];
+    return NULL;
+}
+
+/* Asks vaultd for the file and seals it into a 0600 memfd. */
+static int render(struct vs_shim_file *f)
+{
+    uint8_t *reply = locked_pages(REPLY_BYTES);
+    uint8_t frame[PATH_MAX + 64];
+    struct vs_msg_writer w;
+    struct vs_msg m = {.op = 0};
+    size_t len = 0;
+    vs_msg_begin(&w, frame, sizeof frame, VS_OP_RENDER_FILE, 2);
+    (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
+    int rc = reply == NULL ? VS_ENOMEM : vs_msg_finish(&w, &len);
+    if (rc == 0)
+        rc = vs_client_call(vs_shim.sock, frame, len, reply, REPLY_BYTES, &m);
+    const uint8_t *data = NULL;
+    size_t dlen = 0;
+    if (rc == 0)
+        rc = vs_msg_get_bytes(&m, VS_F_FILE_DATA, &data, &dlen);
+    int fd = rc == 0 ? (int)syscall(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+    if (fd >= 0) {
+        bool ok = fchmod(fd, 0600) == 0;
+        for (size_t off = 0; ok && off < dlen;) {
+            ssize_t k = write(fd, data + off, dlen - off);
+            ok = k > 0;
+            off += ok ? (size_t)k : 0;
+        }
+        ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
+        if (!ok) {
+            (void)syscall(SYS_close, fd);
+            fd = -1;
+        }
+    }
+    wipe_unmap(reply, REPLY_BYTES);
+    if (fd < 0) {
+        vs_shim_say(vs_shim.tool_name != NULL ? vs_shim.tool_name : "tool", ": cannot render ", f->path);
+        return -1;
+    }
+    f->memfd = fd;
+    return 0;
+}
+
+static struct vs_shim_file *rendered(const char *canon)
+{
+    struct vs_shim_file *f = vs_shim.granted ? granted_file(canon) : NULL;
+    if (f == NULL)
+        return NULL;
+    (void)pthread_mutex_lock(&render_lock);
+    int rc = f->memfd >= 0 ? 0 : render(f);
+    (void)pthread_mutex_unlock(&render_lock);
+    return rc == 0 ? f : NULL;
+}
+
+int vs_shim_managed_fd(const char *canon, int flags)
+{
+    int saved = errno;
+    struct vs_shim_file *f = rendered(canon);
+    if (f == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    /* A new open file description, so each open has its own offset. */
+    char path[64];
+    (void)snprintf(path, sizeof path, "/proc/self/fd/%d", f->memfd);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | (flags & O_CLOEXEC));
+    if (fd < 0)
+        return -1;
+    errno = saved;
+    return fd;
+}
+
+long long vs_shim_managed_size(const char *canon)
+{
+    struct vs_shim_file *f = rendered(canon);
+    struct stat st;
+    if (f == NULL || fstat(f->memfd, &st) != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    return (long long)st.st_size;
+}
+
+void vs_grants_wipe(void)
+{
+    for (size_t i = 0; i < vs_shim.nfiles; i++)
+        if (vs_shim.files[i].memfd >= 0)
+            (void)syscall(SYS_close, vs_shim.files[i].memfd);
+    if (region != NULL)
+        explicit_bzero(region, REGION_BYTES);
+    if (vs_shim.sock >= 0)
+        (void)syscall(SYS_close, vs_shim.sock);
+    vs_shim.sock = -1;
+}

@@ -1,0 +1,171 @@
+/* The shim's start: resolve, map the index, find out whether this process
+ * is a tool, scrub the environment, and (for a tool) fetch its grants.
+ *
+ * Rules this file keeps:
+ *  1. A process outside every grant does a readlink, a stat and an index
+ *     look-up, and no socket round trip.
+ *  2. Protected names leave environ in place (the array other runtimes read)
+ *     and their bytes are overwritten, so /proc/self/environ shows nothing.
+ *     For a tool, the slots of names it may be granted stay (pointing at a
+ *     bare "NAME="), so that Go and bash, which read the start-up array,
+ *     see the value once it arrives; they are removed if it does not.
+ *  3. Everything works when a hook runs before our constructor. */
+#include "shim.h"
+
+#include "grants.h"
+#include "paths.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct vs_shim vs_shim = {.sock = -1};
+_Thread_local int vs_shim_guard;
+
+static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
+static volatile int prepared;
+static _Thread_local int preparing;
+/* Small indexes are read into this buffer rather than mapped: cheaper per
+ * process, and immune to the file being truncated under a mapping. */
+static unsigned char index_buf[64 * 1024] __attribute__((aligned(16)));
+
+void vs_shim_say(const char *a, const char *b, const char *c)
+{
+    const char *parts[] = {"vaultshim: ", a, b, c, "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i] != NULL && syscall(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
+            return;
+}
+
+void *vs_shim_next(const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    Dl_info mine, theirs;
+    if (fn != NULL && dladdr((void *)vs_shim_next, &mine) != 0 && dladdr(fn, &theirs) != 0 &&
+        mine.dli_fbase == theirs.dli_fbase) {
+        vs_shim_say("circular reference resolving ", name, ": refusing to recurse");
+        abort();
+    }
+    return fn;
+}
+
+/* The environment entry's name length ("NAME=value" -> 4). */
+static size_t name_len(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    return eq != NULL ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* Removes protected entries from env in place, wiping their bytes; slots
+ * this tool may be granted are kept as "NAME=" placeholders. */
+static void scrub(char **env)
+{
+    if (env == NULL)
+        return;
+    const struct vs_index *idx = vs_shim.have_index ? &vs_shim.index : NULL;
+    size_t out = 0;
+    for (size_t in = 0; env[in] != NULL; in++) {
+        char *entry = env[in];
+        if (!vs_index_entry_protected(idx, entry) || vs_grants_is_ours(entry)) {
+            env[out++] = entry;
+            continue;
+        }
+        size_t len = strlen(entry), nlen = name_len(entry);
+        const char *slot = vs_shim.is_tool ? vs_grants_placeholder(entry, nlen) : NULL;
+        /* Overwrite the value (and the name, unless the slot stays) so the
+         * kernel's view of our environment no longer has it. */
+        memset(entry + (slot != NULL ? nlen + 1 : 0), 0, len - (slot != NULL ? nlen + 1 : 0));
+        if (slot != NULL)
+            env[out++] = (char *)slot;
+    }
+    env[out] = NULL;
+}
+
+static void find_socket(void)
+{
+    /* Read VAULT_SOCKET from environ directly: our getenv hook must not run
+     * while we are still preparing. */
+    const char *value = NULL;
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, "VAULT_SOCKET=", 13) == 0)
+            value = *e + 13;
+    size_t n = value != NULL ? strlen(value) : 0;
+    if (value != NULL && value[0] == '/' && n < sizeof vs_shim.socket_path)
+        memcpy(vs_shim.socket_path, value, n + 1);
+    else if (vs_socket_path(vs_shim.socket_path, sizeof vs_shim.socket_path) != 0)
+        vs_shim.socket_path[0] = '\0';
+}
+
+static void find_self(void)
+{
+    Dl_info info;
+    if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
+        strlen(info.dli_fname) < sizeof vs_shim.shim_path)
+        memcpy(vs_shim.shim_path, info.dli_fname, strlen(info.dli_fname) + 1);
+    ssize_t n = readlink("/proc/self/exe", vs_shim.exe_path, sizeof vs_shim.exe_path - 1);
+    vs_shim.exe_path[n > 0 ? (size_t)n : 0] = '\0';
+}
+
+static void map_index(void)
+{
+    char path[sizeof vs_shim.socket_path + 8];
+    if (vs_shim.socket_path[0] == '\0' || vs_index_path(vs_shim.socket_path, path, sizeof path) != 0)
+        return;
+    int saved = errno;
+    vs_shim.have_index = vs_index_load(path, index_buf, sizeof index_buf, &vs_shim.index) == 0;
+    errno = saved;
+}
+
+static void prepare(void)
+{
+    preparing = 1;
+    int saved = errno;
+    find_socket();
+    find_self();
+    map_index();
+    vs_grants_identify(); /* sets is_tool from the exe (and script) */
+    scrub(environ);
+    errno = saved;
+    prepared = 1;
+    preparing = 0;
+}
+
+bool vs_shim_ready(void)
+{
+    if (prepared)
+        return true;
+    if (preparing)
+        return false;
+    if (pthread_once(&prepare_once, prepare) != 0)
+        return false;
+    return prepared != 0;
+}
+
+/* glibc passes argc, argv and envp to ELF constructors: envp is the
+ * start-up array, which may no longer be environ if an earlier constructor
+ * called setenv. Both are scrubbed. */
+__attribute__((constructor(101))) static void vs_shim_start(int argc, char **argv, char **envp)
+{
+    (void)argc;
+    (void)argv;
+    if (!vs_shim_ready())
+        return;
+    if (envp != environ)
+        scrub(envp);
+    if (vs_shim.is_tool)
+        vs_grants_fetch(envp);
+}
+
+__attribute__((destructor)) static void vs_shim_stop(void)
+{
+    vs_grants_wipe();
+}

@@ -1,0 +1,105 @@
+/* libvaultshim.so internals: the state every hook family shares.
+ *
+ * Files (one family each):
+ *   init.c    the constructor: real symbols, the index, scrubbing environ,
+ *             and for a process the index names as a tool, the one round
+ *             trip to vaultd (GRANTS, non-dumpable, CONFIRM); wiping at exit
+ *   env.c     getenv, secure_getenv
+ *   files.c   the open and fopen families: managed paths served from a
+ *             sealed memfd inside a grant, ENOENT outside
+ *   stat.c    the stat and access families, statx, syscall(SYS_statx)
+ *   exec.c    every exec entry point, posix_spawn, system, popen
+ *   childenv.c  the child's environment (a pure function)
+ *   paths.c   canonical absolute paths for the managed-path check
+ *
+ * Rules every hook keeps:
+ *  1. Work before our constructor has run (another library's constructor
+ *     may call it): call vs_shim_ready() first; it is cheap and idempotent.
+ *  2. Never recurse into a hook: real symbols are resolved with
+ *     vs_shim_next() and called directly; no stdio, no malloc-heavy code;
+ *     a thread-local guard (vs_shim_guard) for paths that could loop.
+ *  3. Fail closed: when anything is unknown (no index, vaultd down), a
+ *     protected name is absent and a managed path does not exist.
+ *  4. errno and return values behave exactly like the real functions.
+ *  5. Export nothing but hooks: the shim is built -fvisibility=hidden and
+ *     each hook is marked VS_EXPORT. */
+#ifndef VS_SHIM_H
+#define VS_SHIM_H
+
+#include "index.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/un.h>
+
+#define VS_EXPORT __attribute__((visibility("default")))
+#define VS_SHIM_MAX_FILES 16
+#define VS_SHIM_MAX_GRANTS 64
+
+struct vs_shim_file {
+    char path[PATH_MAX]; /* canonical absolute path, as the policy names it */
+    int memfd;           /* sealed memfd once rendered; -1 before first use */
+};
+
+struct vs_shim {
+    bool have_index;
+    struct vs_index index;
+    bool is_tool;        /* the index lists this executable */
+    bool granted;        /* vaultd confirmed grants for this process */
+    size_t ngrants;
+    char *grant_entries[VS_SHIM_MAX_GRANTS]; /* "NAME=value" in locked pages */
+    size_t nfiles;
+    struct vs_shim_file files[VS_SHIM_MAX_FILES];
+    int sock;            /* kept for RENDER_FILE; -1 */
+    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char shim_path[PATH_MAX]; /* our own .so, for children's LD_PRELOAD */
+    char exe_path[PATH_MAX];
+    const char *tool_name;    /* from the index, for the one stderr line */
+};
+
+extern struct vs_shim vs_shim;
+
+/* Makes the shared state usable: real symbols of this family resolved, the
+ * index mapped, environ scrubbed. Idempotent and thread-safe; a hook calls
+ * it before anything else. Returns false only while the shim is resolving
+ * itself (a hook called from inside: pass straight to the real function). */
+bool vs_shim_ready(void);
+
+/* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
+ * (a circular reference would recurse forever). */
+void *vs_shim_next(const char *name);
+
+/* A thread-local depth counter for hooks whose real function may call
+ * back into another hook (fopen -> open, popen -> posix_spawn). */
+extern _Thread_local int vs_shim_guard;
+
+/* The canonical absolute form of path (relative paths resolved against the
+ * cwd or dirfd, "..", "." and symlinked folders resolved; the last
+ * component is not followed). false when it cannot be formed. */
+bool vs_shim_canonical(int dirfd, const char *path, char *out, size_t cap);
+
+/* Is this canonical path a managed credential file? */
+bool vs_shim_path_managed(const char *canon);
+
+/* The cheap filter and the canonical form together: true when path (as
+ * given, relative to dirfd) is a managed file; canon receives its
+ * canonical form. Costs a basename compare for unmanaged paths. */
+bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap);
+
+/* For a managed path inside this process's grants: a new fd of its sealed
+ * memfd (rendered by vaultd on first use), opened with flags' O_CLOEXEC.
+ * -1 with errno ENOENT outside the grants or when vaultd cannot render. */
+int vs_shim_managed_fd(const char *canon, int flags);
+
+/* The rendered size of a granted managed file, for the stat family; -1
+ * with errno ENOENT outside the grants. */
+long long vs_shim_managed_size(const char *canon);
+
+/* One line on stderr, written with write(2): "vaultshim: " a b c. Only
+ * for events worth a line in any process (an allowlisted tool's refused
+ * grant, a setuid exec refused, a write to a managed path); an ordinary
+ * process otherwise prints nothing. */
+void vs_shim_say(const char *a, const char *b, const char *c);
+
+#endif
