@@ -46,10 +46,17 @@ static int show_line(const char *line, size_t len, uint64_t lineno, void *ctx)
     (void)vs_jsonline_get_str(&j, "secret", secret, sizeof secret);
     (void)vs_jsonline_get_str(&j, "reason", reason, sizeof reason);
     (void)vs_jsonline_get_u64(&j, "version", &version);
-    char target[VS_SECRET_NAME_MAX + 16] = "-";
+    char target[VS_SECRET_NAME_MAX + 16] = "-", tool[64] = "";
     if (secret[0] != '\0')
         (void)snprintf(target, sizeof target, version != 0 ? "%s@v%llu" : "%s", secret, (unsigned long long)version);
-    printf("%-24s %-8s %-7s %-32s %s\n", when, event, decision, target, reason);
+    else if (vs_jsonline_get_str(&j, "tool", tool, sizeof tool) == 0)
+        (void)snprintf(target, sizeof target, "tool %s", tool);
+    /* A grant's detail: what it gave (names and versions, never values). */
+    const struct vs_json_field *given = vs_jsonline_find(&j, "secrets");
+    if (reason[0] == '\0' && given != NULL && given->kind == VS_JSON_ARRAY)
+        printf("%-24s %-8s %-7s %-32s %.*s\n", when, event, decision, target, (int)given->value_len, given->value);
+    else
+        printf("%-24s %-8s %-7s %-32s %s\n", when, event, decision, target, reason);
     return 0;
 }
 
@@ -101,7 +108,7 @@ int cmd_audit(struct ctl *c)
     int rc = vs_audit_lock(fd, false);
     if (rc == 0) {
         if (!c->json)
-            printf("%-24s %-8s %-7s %-32s %s\n", "TIME", "EVENT", "RESULT", "SECRET", "REASON");
+            printf("%-24s %-8s %-7s %-32s %s\n", "TIME", "EVENT", "RESULT", "SECRET OR TOOL", "REASON OR GRANT");
         rc = vs_audit_foreach(fd, show_line, &st);
         vs_audit_unlock(fd);
     }

@@ -85,6 +85,18 @@ static int call_with_passphrase(struct ctl *c, uint8_t op)
     return rc;
 }
 
+int cmd_ping(struct ctl *c)
+{
+    char path[128];
+    int rc = socket_path(c, path, sizeof path);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+    rc = call(c, VS_OP_PING, NULL, 0);
+    if (rc == CTL_OK)
+        printf("vaultd answers at %s\n", path);
+    return rc;
+}
+
 int cmd_status(struct ctl *c)
 {
     return call(c, VS_OP_STATUS, NULL, 0);

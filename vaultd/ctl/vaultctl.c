@@ -41,6 +41,7 @@ static const struct command commands[] = {
     {"audit", cmd_audit, O_JSON | O_VERIFY | O_SECRET | O_SINCE, 0, 0,
      "audit [--json] [--verify] [--secret NAME] [--since TIME]",
      "show the audit log, or verify its chain (TIME: 2026-11-01, 2026-11-01T10:00:00Z, 90m, 24h, 7d)"},
+    {"ping", cmd_ping, 0, 0, 0, "ping", "is vaultd answering? (any user may ask; prints the socket path)"},
     {"status", cmd_status, 0, 0, 0, "status", "ask the running vaultd: locked or not, policy, counts, overdue rotations"},
     {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
     {"lock", cmd_lock, 0, 0, 0, "lock", "make the running vaultd wipe its keys; every grant stops until unlock"},

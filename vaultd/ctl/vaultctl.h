@@ -57,6 +57,7 @@ int cmd_restore(struct ctl *c);
 int cmd_rm(struct ctl *c);
 int cmd_list(struct ctl *c);
 int cmd_audit(struct ctl *c);
+int cmd_ping(struct ctl *c);
 int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);
