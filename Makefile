@@ -120,7 +120,7 @@ demo: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vaultshim
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(PROGRAMS) scripts/vault-run $(DESTDIR)$(PREFIX)/bin/
 	$(if $(SHIM),install -d $(DESTDIR)$(PREFIX)/lib/vaultshim && install -m 0644 $(SHIM) $(DESTDIR)$(PREFIX)/lib/vaultshim/)
 	install -m 0644 config/vaultshim.conf $(DESTDIR)$(PREFIX)/share/vaultshim/
 

@@ -44,6 +44,33 @@ static int copy_path(char *out, size_t cap, const char *value, const char *what)
     return 0;
 }
 
+/* The shim accepted in a tool's LD_PRELOAD: beside vaultd (the build
+ * folder) or in ../lib/vaultshim/ (make install). */
+static void find_shim(struct vaultd *d)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    static const char *const places[] = {"/libvaultshim.so", "/../lib/vaultshim/libvaultshim.so"};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        char candidate[PATH_MAX + 64];
+        (void)snprintf(candidate, sizeof candidate, "%s%s", self, places[i]);
+        char *real = realpath(candidate, NULL);
+        if (real != NULL && strlen(real) < sizeof d->shim) {
+            memcpy(d->shim, real, strlen(real) + 1);
+            free(real);
+            return;
+        }
+        free(real);
+    }
+}
+
 static int default_paths(struct vaultd *d)
 {
     int rc = 0;
@@ -72,18 +99,8 @@ static int default_paths(struct vaultd *d)
         rc = vs_fail(VS_ETOOBIG, "socket path too long (at most %zu bytes)", sizeof d->socket - 1);
     if (rc == 0 && vs_dirname(d->socket, d->sockdir, sizeof d->sockdir) != 0)
         rc = vs_fail(VS_EINVAL, "socket path %s has no folder", d->socket);
-    if (rc == 0 && d->shim[0] == '\0') {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-            self[n] = '\0';
-            char *slash = strrchr(self, '/');
-            if (slash != NULL) {
-                *slash = '\0';
-                (void)snprintf(d->shim, sizeof d->shim, "%.*s/libvaultshim.so", PATH_MAX - 20, self);
-            }
-        }
-    }
+    if (rc == 0 && d->shim[0] == '\0')
+        find_shim(d);
     return rc;
 }
 
