@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -317,6 +318,10 @@ void vs_grants_fetch(char **startup)
         install(startup, entries, n);
         vs_shim.ngrants = n;
         vs_shim.granted = true;
+        /* A node tool must not open its inspector on SIGUSR1 (signals.c):
+         * ignore it now, before node's own start-up could claim it. */
+        if (strstr(vs_shim.exe_path, "/node") != NULL)
+            (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
     }
     wipe_unmap(reply, REPLY_BYTES);

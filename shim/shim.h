@@ -10,6 +10,7 @@
  *   stat.c    the stat and access families, statx, syscall(SYS_statx)
  *   exec.c    every exec entry point, posix_spawn, system, popen
  *   childenv.c  the child's environment (a pure function)
+ *   signals.c sigaction, signal: a granted node keeps SIGUSR1 ignored
  *   paths.c   canonical absolute paths for the managed-path check
  *
  * Rules every hook keeps:

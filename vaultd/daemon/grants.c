@@ -122,12 +122,23 @@ static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
     return rc;
 }
 
+/* Is the tool's interpreter Python (python3, python3.11...)? */
+static bool python_tool(const struct vs_policy_tool *t)
+{
+    if (t->script == NULL || t->exe_real == NULL)
+        return false;
+    const char *base = strrchr(t->exe_real, '/');
+    return strncmp(base != NULL ? base + 1 : t->exe_real, "python", 6) == 0;
+}
+
 static unsigned injection_kinds(const struct vs_policy_tool *t)
 {
     unsigned kinds = VS_INJ_ALL;
     if (t->allow_proxy)
         kinds &= ~(unsigned)VS_INJ_PROXY;
-    if (t->script == NULL) /* PYTHONNOUSERSITE is required of Python tools only */
+    /* PYTHONNOUSERSITE is required of Python tools only; PYTHONPATH and
+     * friends cannot load code into anything else. */
+    if (!python_tool(t))
         kinds &= ~(unsigned)VS_INJ_PYTHON;
     return kinds;
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Guards of the shim that no single hook family owns: a library whose own
+# constructor calls getenv before ours runs; an allowlisted node that must
+# not open its inspector on SIGUSR1; valgrind finding no error or leak in
+# ordinary processes under the shim.
+[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
+    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
+. "$(dirname "$0")/../lib.sh"
+vs_begin
+vs_trusted_dir
+V=$VAULTCTL
+T=$VS_TRUSTED
+SHIM="$VS_BUILD/libvaultshim.so"
+export ASAN_OPTIONS=verify_asan_link_order=0
+tok=$(fake_token gh)
+
+# --- a constructor of another library calls getenv before ours
+cat >"$VS_TMP/early.c" <<'C'
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((constructor)) static void early(void)
+{
+    printf("early getenv: %s\n", getenv("GH_TOKEN") != NULL ? "PRESENT" : "absent");
+    printf("early secure_getenv: %s\n", secure_getenv("GH_TOKEN") != NULL ? "PRESENT" : "absent");
+}
+C
+printf 'int main(void) { return 0; }\n' >"$VS_TMP/main.c"
+cc -shared -fPIC -o "$VS_TMP/libearly.so" "$VS_TMP/early.c" &&
+    cc -o "$VS_TMP/early" "$VS_TMP/main.c" -Wl,--no-as-needed -L"$VS_TMP" -learly -Wl,-rpath,"$VS_TMP"
+check "control: without the shim, the early constructor sees the token" bash -c '
+    GH_TOKEN="$1" "$0" | grep -qx "early getenv: PRESENT"' "$VS_TMP/early" "$tok"
+check "with the shim, getenv and secure_getenv in an earlier constructor see nothing" bash -c '
+    out=$(LD_PRELOAD="$1" GH_TOKEN="$2" "$0"); [ "$out" = "$(printf "early getenv: absent\nearly secure_getenv: absent")" ]' \
+    "$VS_TMP/early" "$SHIM" "$tok"
+
+# --- node, allowlisted, and SIGUSR1
+"$V" init --keyfile >/dev/null
+printf '%s' "$tok" | "$V" save gh_token >/dev/null
+cat >"$T/tool.js" <<'JS'
+const has = process.env.GH_TOKEN !== undefined && process.env.GH_TOKEN.length > 0;
+console.log("granted " + has);
+setTimeout(() => console.log("done"), 1500);
+JS
+chmod 644 "$T/tool.js"
+printf 'tools = ( { name = "nodetool"; exe = "/usr/bin/node"; script = "%s"; env = { GH_TOKEN = "gh_token"; }; } );\n' \
+    "$T/tool.js" >"$T/policy.conf"
+chmod 644 "$T/policy.conf"
+vs_start_vaultd "$T/policy.conf" || { not_ok "vaultd starts"; vs_end; exit 1; }
+run_node() { # OUT ERR ARGS...: node under the shim, SIGUSR1 after it printed its first line
+    local out=$1 err=$2; shift 2
+    env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" /usr/bin/node "$@" >"$out" 2>"$err" &
+    local pid=$!
+    for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.05; done
+    kill -USR1 "$pid" 2>/dev/null
+    wait "$pid"
+}
+printf 'console.log("plain"); setTimeout(() => console.log("done"), 1500);\n' >"$VS_TMP/plain.js"
+run_node "$VS_TMP/p.out" "$VS_TMP/p.err" "$VS_TMP/plain.js"
+check "control: an ordinary node under the shim opens its inspector on SIGUSR1" grep -q "Debugger listening" "$VS_TMP/p.err"
+run_node "$VS_TMP/n.out" "$VS_TMP/n.err" "$T/tool.js"
+check "the allowlisted node is granted" grep -qx "granted true" "$VS_TMP/n.out"
+check "and SIGUSR1 does not open its inspector" bash -c '! grep -q "Debugger listening" "$0" && grep -qx done "$1"' \
+    "$VS_TMP/n.err" "$VS_TMP/n.out"
+check "nothing printed the token" absent_in "$tok" "$VS_TMP"
+diag "node stderr: $(head -c 300 "$VS_TMP/n.err")"
+
+# --- valgrind on ordinary processes under the shim
+vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
+check "valgrind: env under the shim (scrub, exec-free path) has no error or leak" bash -c '
+    . "$0"; LD_PRELOAD="$1" GH_TOKEN="$2" valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite /usr/bin/env >/dev/null 2>"$3/vg1"' "$(dirname "$0")/../lib.sh" "$SHIM" "$tok" "$VS_TMP"
+check "valgrind: cat of a managed path and a shell exec have no error or leak" bash -c '
+    LD_PRELOAD="$0" VAULT_SOCKET="$1" GH_TOKEN="$2" valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite /bin/sh -c "cat /etc/hostname >/dev/null; env >/dev/null" 2>"$3/vg2"' \
+    "$SHIM" "$VAULT_SOCKET" "$tok" "$VS_TMP"
+vs_end
