@@ -108,6 +108,17 @@ int vs_buf_put_json_str(struct vs_buf *b, const char *s)
     return b->err;
 }
 
+int vs_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 void vs_reader_init(struct vs_reader *r, const void *data, size_t len)
 {
     r->data = data;

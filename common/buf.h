@@ -29,6 +29,9 @@ int vs_buf_printf(struct vs_buf *b, const char *fmt, ...) __attribute__((format(
  * control bytes, so a name or path can never break the line it is in. */
 int vs_buf_put_json_str(struct vs_buf *b, const char *s);
 
+/* The value of one hex digit (either case), or -1. */
+int vs_hex_digit(char c);
+
 /* A bounds-checked reader over a byte range: every get fails once the data
  * runs out, and the failure is sticky (check r.err once at the end). */
 struct vs_reader {

@@ -54,30 +54,26 @@ extern char **environ;
 
 /* ---- real symbols, resolved once ---- */
 
-#define REAL(ret, name, params)                                                    \
+/* real_NAME(): the real function, through the shared resolver. */
+#define DEFINE_REAL(ret, name, params)                                             \
     typedef ret(*name##_fn) params;                                                \
     static name##_fn real_##name(void)                                             \
     {                                                                              \
-        static name##_fn fn;                                                       \
-        name##_fn f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);                      \
-        if (f == NULL) {                                                           \
-            f = (name##_fn)vs_shim_next(#name);                                    \
-            __atomic_store_n(&fn, f, __ATOMIC_RELEASE);                            \
-        }                                                                          \
-        return f;                                                                  \
+        static void *_Atomic slot;                                                 \
+        return (name##_fn)vs_shim_real(&slot, #name);                              \
     }
 
-REAL(int, execve, (const char *, char *const[], char *const[]))
-REAL(int, execvpe, (const char *, char *const[], char *const[]))
-REAL(int, fexecve, (int, char *const[], char *const[]))
-REAL(int, execveat, (int, const char *, char *const[], char *const[], int))
-REAL(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+DEFINE_REAL(int, execve, (const char *, char *const[], char *const[]))
+DEFINE_REAL(int, execvpe, (const char *, char *const[], char *const[]))
+DEFINE_REAL(int, fexecve, (int, char *const[], char *const[]))
+DEFINE_REAL(int, execveat, (int, const char *, char *const[], char *const[], int))
+DEFINE_REAL(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,
                         const posix_spawnattr_t *, char *const[], char *const[]))
-REAL(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+DEFINE_REAL(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,
                          const posix_spawnattr_t *, char *const[], char *const[]))
-REAL(int, system, (const char *))
-REAL(FILE *, popen, (const char *, const char *))
-REAL(int, pclose, (FILE *))
+DEFINE_REAL(int, system, (const char *))
+DEFINE_REAL(FILE *, popen, (const char *, const char *))
+DEFINE_REAL(int, pclose, (FILE *))
 
 /* Resolved up front, so that a hook running in a vfork child (or between
  * fork and exec) never enters dlsym, which locks and may allocate. A hook

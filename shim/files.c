@@ -41,20 +41,6 @@ typedef int (*creat_fn)(const char *, mode_t);
 typedef FILE *(*fopen_fn)(const char *, const char *);
 typedef FILE *(*freopen_fn)(const char *, const char *, FILE *);
 
-static void *real(void *_Atomic *slot, const char *name)
-{
-    void *fn = atomic_load_explicit(slot, memory_order_acquire);
-    if (fn == NULL) {
-        fn = vs_shim_next(name);
-        atomic_store_explicit(slot, fn, memory_order_release);
-    }
-    return fn;
-}
-#define REAL(type, name)                                                                      \
-    ({                                                                                        \
-        static void *_Atomic slot_;                                                           \
-        (type) real(&slot_, #name);                                                           \
-    })
 
 static bool needs_mode(int flags)
 {

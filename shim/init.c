@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,16 @@ void *vs_shim_next(const char *name)
         mine.dli_fbase == theirs.dli_fbase) {
         vs_shim_say("circular reference resolving ", name, ": refusing to recurse");
         abort();
+    }
+    return fn;
+}
+
+void *vs_shim_real(void *_Atomic *slot, const char *name)
+{
+    void *fn = atomic_load_explicit(slot, memory_order_acquire);
+    if (fn == NULL) {
+        fn = vs_shim_next(name);
+        atomic_store_explicit(slot, fn, memory_order_release);
     }
     return fn;
 }

@@ -71,6 +71,16 @@ bool vs_shim_ready(void);
  * (a circular reference would recurse forever). */
 void *vs_shim_next(const char *name);
 
+/* The real function behind a hook, resolved on first use and cached in
+ * slot (atomic: hooks run on any thread). REAL(type, name) declares the
+ * slot: `REAL(int (*)(const char *, int, ...), open)(path, flags)`. */
+void *vs_shim_real(void *_Atomic *slot, const char *name);
+#define REAL(type, name)                                                                      \
+    ({                                                                                        \
+        static void *_Atomic slot_;                                                           \
+        (type) vs_shim_real(&slot_, #name);                                                   \
+    })
+
 /* A thread-local depth counter for hooks whose real function may call
  * back into another hook (fopen -> open, popen -> posix_spawn). */
 extern _Thread_local int vs_shim_guard;

@@ -37,20 +37,6 @@ int __lxstat64(int ver, const char *path, struct stat64 *st);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
 int eaccess(const char *path, int mode);
 
-static void *real(void *_Atomic *slot, const char *name)
-{
-    void *fn = atomic_load_explicit(slot, memory_order_acquire);
-    if (fn == NULL) {
-        fn = vs_shim_next(name);
-        atomic_store_explicit(slot, fn, memory_order_release);
-    }
-    return fn;
-}
-#define REAL(type, name)                                                                      \
-    ({                                                                                        \
-        static void *_Atomic slot_;                                                           \
-        (type) real(&slot_, #name);                                                           \
-    })
 
 static bool managed(int dirfd, const char *path, char *canon)
 {

@@ -62,6 +62,11 @@ run_node "$VS_TMP/n.out" "$VS_TMP/n.err" "$T/tool.js"
 check "the allowlisted node is granted" grep -qx "granted true" "$VS_TMP/n.out"
 check "and SIGUSR1 does not open its inspector" bash -c '! grep -q "Debugger listening" "$0" && grep -qx done "$1"' \
     "$VS_TMP/n.err" "$VS_TMP/n.out"
+printf '// an agent-written module\n' >"$VS_TMP/inject.js"
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" NODE_OPTIONS="--require=$VS_TMP/inject.js" \
+    /usr/bin/node "$T/tool.js" >"$VS_TMP/o.out" 2>"$VS_TMP/o.err"
+check "NODE_OPTIONS --require refuses the node tool its grant, with one line" bash -c '
+    grep -qx "granted false" "$0" && [ "$(grep -c "no grant: .*NODE_OPTIONS" "$1")" = 1 ]' "$VS_TMP/o.out" "$VS_TMP/o.err"
 check "nothing printed the token" absent_in "$tok" "$VS_TMP"
 diag "node stderr: $(head -c 300 "$VS_TMP/n.err")"
 

@@ -114,11 +114,17 @@ cc -shared -fPIC -o "$VS_TMP/evil.so" -x c - <<<'void evil(void) {}'
 # (ASAN_OPTIONS: an ASan-built probe would otherwise abort before connecting.)
 refused_with "a foreign LD_PRELOAD library mapped" "evil.so|LD_PRELOAD" \
     env ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$VS_TMP/evil.so" "$T/probe" ok
-for var in "LD_AUDIT=$VS_TMP/evil.so" "LD_LIBRARY_PATH=$VS_TMP" "NODE_OPTIONS=--require=/tmp/x.js" "BASH_ENV=/tmp/x" \
-           "GIT_CONFIG_COUNT=1" "PERL5OPT=-d" "RUBYOPT=-rx" "https_proxy=http://127.0.0.1:9" "SSL_CERT_FILE=/tmp/ca.pem" \
-           "JAVA_TOOL_OPTIONS=-javaagent:x" "GIT_SSH_COMMAND=x"; do
+for var in "LD_AUDIT=$VS_TMP/evil.so" "LD_LIBRARY_PATH=$VS_TMP" "BASH_ENV=/tmp/x" "GIT_CONFIG_COUNT=1" \
+           "https_proxy=http://127.0.0.1:9" "SSL_CERT_FILE=/tmp/ca.pem" "GIT_SSH_COMMAND=x" "CURL_HOME=/tmp"; do
     refused_with "injection variable ${var%%=*}" "${var%%=*}" env "$var" "$T/probe" ok
 done
+# A language runtime's variables load code into that runtime only: for a C
+# tool they are no threat (npm run exports npm_config_* to every child).
+check "NODE_OPTIONS, npm_config_*, PERL5OPT, RUBYOPT, JAVA_TOOL_OPTIONS do not refuse a C tool" \
+    bash -c 'env NODE_OPTIONS=--require=/tmp/x.js npm_config_user_agent=npm PERL5OPT=-d RUBYOPT=-rx \
+        JAVA_TOOL_OPTIONS=-javaagent:x "$0" ok | grep -q ^grant' "$T/probe"
+check "a system CA bundle in SSL_CERT_FILE does not refuse a tool" \
+    bash -c 'env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "$0" ok | grep -q ^grant' "$T/probe"
 refused_with "injection variable PYTHONPATH (Python tool)" "PYTHONPATH" \
     env PYTHONNOUSERSITE=1 PYTHONPATH=/tmp "$PY" "$T/probe.py" grant
 refused_with "connect, fork, the child asks" "not sent by the connected process" env VS_PROBE=fork-send "$T/probe" ok

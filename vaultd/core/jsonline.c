@@ -1,5 +1,6 @@
 #include "jsonline.h"
 
+#include "buf.h"
 #include "error.h"
 
 #include <string.h>
@@ -14,16 +15,6 @@ static void skip_ws(struct cursor *c)
         c->p++;
 }
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 /* Scans a string body after the opening quote; leaves c after the closing one. */
 static int scan_string(struct cursor *c, const char **body, size_t *body_len)
@@ -38,7 +29,7 @@ static int scan_string(struct cursor *c, const char **body, size_t *body_len)
                 return VS_ECORRUPT;
             if (*c->p == 'u') {
                 for (int i = 1; i <= 4; i++)
-                    if (c->p + i >= c->end || hex_value(c->p[i]) < 0)
+                    if (c->p + i >= c->end || vs_hex_digit(c->p[i]) < 0)
                         return VS_ECORRUPT;
                 c->p += 4;
             } else if (strchr("\"\\/bfnrt", *c->p) == NULL) {
@@ -200,7 +191,7 @@ int vs_jsonline_get_str(const struct vs_jsonline *j, const char *key, char *out,
             if (e == 'u') {
                 unsigned code = 0;
                 for (int k = 1; k <= 4; k++)
-                    code = code * 16 + (unsigned)hex_value(f->value[i + (size_t)k]);
+                    code = code * 16 + (unsigned)vs_hex_digit(f->value[i + (size_t)k]);
                 i += 4;
                 if (code == 0 || code > 0x7f)
                     return VS_ECORRUPT; /* the writer only escapes control bytes */

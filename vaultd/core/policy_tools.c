@@ -6,6 +6,7 @@
  *    inode; a missing one makes the tool unavailable with a warning. */
 #include "policy_internal.h"
 
+#include "buf.h"
 #include "error.h"
 #include "names.h"
 
@@ -148,16 +149,6 @@ static int resolve(struct vs_pol_ld *c, struct vs_policy_tool *t, const config_s
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 static int parse_sha256(struct vs_pol_ld *c, struct vs_policy_tool *t, const config_setting_t *s)
 {
@@ -168,7 +159,7 @@ static int parse_sha256(struct vs_pol_ld *c, struct vs_policy_tool *t, const con
     if (strlen(v) != 64)
         return vs_pol_err(c, s, "tool %s: sha256 must be 64 hex digits", t->name);
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+        int hi = vs_hex_digit(v[2 * i]), lo = vs_hex_digit(v[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return vs_pol_err(c, s, "tool %s: sha256 must be 64 hex digits", t->name);
         t->sha256[i] = (uint8_t)(hi << 4 | lo);

@@ -103,6 +103,20 @@ static struct vs_store *store_alloc(void)
     return s;
 }
 
+/* A store and a key-encryption-key buffer, both or neither. */
+static int alloc_with_kek(struct vs_store **s, uint8_t **kek)
+{
+    *s = store_alloc();
+    *kek = sodium_malloc(VS_KEY_BYTES);
+    if (*s != NULL && *kek != NULL)
+        return 0;
+    vs_store_free(*s);
+    sodium_free(*kek);
+    *s = NULL;
+    *kek = NULL;
+    return VS_ENOMEM;
+}
+
 static void secret_release(struct vs_secret *sec)
 {
     for (uint16_t i = 0; i < sec->nversions; i++)
@@ -130,13 +144,10 @@ int vs_store_create(const struct vs_unlock *u, enum vs_kdf_level level, struct v
     int rc = vs_kdf_params_new(u->kind, level, &params);
     if (rc != 0)
         return rc;
-    struct vs_store *s = store_alloc();
-    uint8_t *kek = sodium_malloc(VS_KEY_BYTES);
-    if (s == NULL || kek == NULL) {
-        vs_store_free(s);
-        sodium_free(kek);
+    struct vs_store *s = NULL;
+    uint8_t *kek = NULL;
+    if (alloc_with_kek(&s, &kek) != 0)
         return vs_fail(VS_ENOMEM, "out of memory");
-    }
     uint8_t id[VS_STORE_ID_BYTES];
     randombytes_buf(id, sizeof id);
     build_prefix(s->prefix, id, &params);
@@ -281,13 +292,10 @@ int vs_store_parse(const uint8_t *file, size_t len, const struct vs_unlock *u, s
     int rc = parse_prefix(file, len, &params);
     if (rc != 0)
         return rc;
-    struct vs_store *s = store_alloc();
-    uint8_t *kek = sodium_malloc(VS_KEY_BYTES);
-    if (s == NULL || kek == NULL) {
-        vs_store_free(s);
-        sodium_free(kek);
+    struct vs_store *s = NULL;
+    uint8_t *kek = NULL;
+    if (alloc_with_kek(&s, &kek) != 0)
         return vs_fail(VS_ENOMEM, "out of memory");
-    }
     memcpy(s->prefix, file, PREFIX_BYTES);
     memcpy(s->wrap_nonce, file + PREFIX_BYTES, VS_WRAP_NONCE_BYTES);
     memcpy(s->wrapped, file + PREFIX_BYTES + VS_WRAP_NONCE_BYTES, VS_WRAPPED_BYTES);

@@ -122,24 +122,34 @@ static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
     return rc;
 }
 
-/* Is the tool's interpreter Python (python3, python3.11...)? */
-static bool python_tool(const struct vs_policy_tool *t)
+/* The runtime a tool's executable is (by its real file's name), for the
+ * injection variables only that runtime obeys. */
+static bool runtime_is(const struct vs_policy_tool *t, const char *prefix)
 {
-    if (t->script == NULL || t->exe_real == NULL)
+    if (t->exe_real == NULL)
         return false;
     const char *base = strrchr(t->exe_real, '/');
-    return strncmp(base != NULL ? base + 1 : t->exe_real, "python", 6) == 0;
+    base = base != NULL ? base + 1 : t->exe_real;
+    return strncmp(base, prefix, strlen(prefix)) == 0;
 }
 
+/* Loader, shell, git, config, proxy and TLS variables are checked for every
+ * tool; a language runtime's variables (NODE_OPTIONS, npm_config_*,
+ * PYTHONPATH, PERL5OPT...) only for a tool that is that runtime: they load
+ * code into nothing else, and npm run, for one, exports npm_config_* to
+ * every child. PYTHONNOUSERSITE is thereby required of Python tools only. */
 static unsigned injection_kinds(const struct vs_policy_tool *t)
 {
+    static const struct { const char *prefix; unsigned kind; } runtimes[] = {
+        {"node", VS_INJ_NODE}, {"python", VS_INJ_PYTHON}, {"perl", VS_INJ_PERL},
+        {"ruby", VS_INJ_RUBY}, {"java", VS_INJ_JAVA},
+    };
     unsigned kinds = VS_INJ_ALL;
     if (t->allow_proxy)
         kinds &= ~(unsigned)VS_INJ_PROXY;
-    /* PYTHONNOUSERSITE is required of Python tools only; PYTHONPATH and
-     * friends cannot load code into anything else. */
-    if (!python_tool(t))
-        kinds &= ~(unsigned)VS_INJ_PYTHON;
+    for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++)
+        if (!runtime_is(t, runtimes[i].prefix))
+            kinds &= ~runtimes[i].kind;
     return kinds;
 }
 
