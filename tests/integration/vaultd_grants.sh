@@ -70,6 +70,8 @@ check "no value in the audit log or the daemon's log" bash -c '. "$0"; absent_in
     absent_in "$3" "$VAULT_HOME" "$2"' "$(dirname "$0")/../lib.sh" "$api" "$VS_TMP/vaultd.log" "$py"
 check "the interpreter tool (python3 + its script) gets its grant" bash -c '
     PYTHONNOUSERSITE=1 "$0" "$1" grant | grep -qx "grant PY_TOKEN 1 $2"' "$PY" "$T/probe.py" "$(sha256 "$py")"
+check "its audit line names the script" bash -c 'grep "\"tool\":\"pyprobe\"" "$VAULT_HOME/audit.log" | tail -1 |
+    grep -qF "\"script\":\"$0\""' "$T/probe.py"
 
 check "an executable with the pinned sha256 is granted" bash -c '"$0" | grep -q "^grant py_token 1 "' "$T/pinned"
 check "a token passed in argv is masked in the audit line" bash -c '"$0" ok "x$1y" >/dev/null &&
@@ -169,7 +171,9 @@ for _ in $(seq 1 100); do grep -q held "$VS_TMP/held" 2>/dev/null && break; slee
 check "with a thousand half-open connections held, the daemon still serves" probe ok
 wait "$holder"
 check "status works from the owner's uid" bash -c '"$0" status >/dev/null' "$V"
-check "status is refused to another uid" bash -c '! setpriv --reuid=nobody --regid=nogroup --clear-groups "$0" status --socket "$VAULT_SOCKET" 2>/dev/null' "$V"
+check "status is refused to another uid (who can connect: --peer-group)" bash -c '
+    ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$0" status --socket "$VAULT_SOCKET" 2>"$1" &&
+    grep -q "only the vault owner" "$1"' "$V" "$VS_TMP/err"
 check "SIGTERM: clean exit, socket removed" bash -c 'kill -TERM "$0"; for _ in $(seq 1 100); do kill -0 "$0" 2>/dev/null || break; sleep 0.05; done;
     ! kill -0 "$0" 2>/dev/null && [ ! -e "$VAULT_SOCKET" ]' "$VAULTD_PID"
 check "the audit chain still verifies after all of it" bash -c '"$0" audit --verify >/dev/null' "$V"

@@ -176,6 +176,11 @@ int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const 
             (void)vs_buf_put_str(&more, ",\"tool\":\"");
             (void)vs_buf_put_json_str(&more, c->tool->name);
             (void)vs_buf_put_u8(&more, '"');
+            if (c->tool->script_real != NULL) {
+                (void)vs_buf_put_str(&more, ",\"script\":\"");
+                (void)vs_buf_put_json_str(&more, c->tool->script_real);
+                (void)vs_buf_put_u8(&more, '"');
+            }
         }
     }
     if (secrets != NULL)
