@@ -19,7 +19,7 @@ CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
-BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -fstack-protector-strong -Icommon -Ivaultd/core -Ivaultd/daemon
+BASE := -std=c11 -D_GNU_SOURCE -gdwarf-4 -fPIC -fstack-protector-strong -Icommon -Ivaultd/core -Ivaultd/daemon
 ifeq ($(SAN),1)
 OPT  := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SANLD := -fsanitize=address,undefined
@@ -57,7 +57,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 .PHONY: all test unit asan demo install clean check-deps
 all: $(PROGRAMS) $(SHIM)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -92,11 +92,11 @@ $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(VS_LIBS)
 # symbol hidden but the hooks (VS_EXPORT), and never sanitizer-instrumented
 # (an ASan shim cannot be preloaded into uninstrumented tools). Its objects,
 # and a private copy of common/, are compiled apart for that.
-SHIM_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -fvisibility=hidden -fstack-protector-strong -O2 \
+SHIM_CFLAGS := -std=c11 -D_GNU_SOURCE -gdwarf-4 -fPIC -fvisibility=hidden -fstack-protector-strong -O2 \
                -D_FORTIFY_SOURCE=2 -Icommon -Ishim $(WARN) $(CFLAGS)
 SHIM_OBJ := $(patsubst %.c,$(BUILD)/obj-shim/%.o,$(SHIM_SRC) $(COMMON_SRC))
 
-$(BUILD)/obj-shim/%.o: %.c
+$(BUILD)/obj-shim/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -126,6 +126,9 @@ install: all
 
 clean:
 	rm -rf build
+
+include tests/bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj $(BUILD)/obj-shim -name '*.d' 2>/dev/null)

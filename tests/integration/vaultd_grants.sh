@@ -125,6 +125,9 @@ done
 check "NODE_OPTIONS, npm_config_*, PERL5OPT, RUBYOPT, JAVA_TOOL_OPTIONS do not refuse a C tool" \
     bash -c 'env NODE_OPTIONS=--require=/tmp/x.js npm_config_user_agent=npm PERL5OPT=-d RUBYOPT=-rx \
         JAVA_TOOL_OPTIONS=-javaagent:x "$0" ok | grep -q ^grant' "$T/probe"
+check "git's own GIT_EXEC_PATH (a trusted folder) does not refuse a tool" \
+    bash -c 'env GIT_EXEC_PATH=/usr/lib/git-core "$0" ok | grep -q ^grant' "$T/probe"
+refused_with "GIT_EXEC_PATH naming a folder the agent writes" "GIT_EXEC_PATH" env GIT_EXEC_PATH="$VS_TMP" "$T/probe" ok
 check "a system CA bundle in SSL_CERT_FILE does not refuse a tool" \
     bash -c 'env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "$0" ok | grep -q ^grant' "$T/probe"
 refused_with "injection variable PYTHONPATH (Python tool)" "PYTHONPATH" \

@@ -219,8 +219,8 @@ static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *
 {
     uint8_t name_len = vs_get_u8(r);
     const uint8_t *name = vs_get_ptr(r, name_len);
-    if (name == NULL || name_len == 0 || name_len > VS_SECRET_NAME_MAX)
-        return vs_fail(VS_ECORRUPT, "store: bad secret name length");
+    if (name == NULL || name_len == 0 || name_len > VS_SECRET_NAME_MAX || memchr(name, '\0', name_len) != NULL)
+        return vs_fail(VS_ECORRUPT, "store: bad secret name");
     memcpy(sec->name, name, name_len);
     sec->name[name_len] = '\0';
     if (!vs_secret_name_valid(sec->name))

@@ -10,8 +10,9 @@
  *     non-dumpable and untraced and still the same process.
  *  3. The audit line is written before a value is sent; if it cannot be,
  *     nothing is sent.
- *  4. Decrypted values live in sodium_malloc'd memory and are wiped as soon
- *     as the reply is built; the reply buffer is wiped after sending. */
+ *  4. Decrypted values live in sodium_malloc'd scratch memory (allocated
+ *     once) and are wiped as soon as the reply is built; the reply buffer
+ *     is wiped after sending. */
 #include "vaultd.h"
 
 #include "buf.h"
@@ -229,10 +230,26 @@ static int still_entitled(struct vaultd *d, struct conn *c)
     return 0;
 }
 
+/* Locked scratch memory for decrypted values, allocated once and wiped
+ * after each use (the daemon is single-threaded). Slots of VS_VALUE_MAX:
+ * 0 a grant's value, 1-2 a rendered file (VS_F_FILE_DATA_MAX), 3.. the
+ * values a template names. */
+#define SLOT_VALUE 0
+#define SLOT_FILE 1
+#define SLOT_FILE_VALUES 3
+_Static_assert(VS_F_FILE_DATA_MAX <= 2 * VS_VALUE_MAX, "a rendered file fits slots 1-2");
+static uint8_t *scratch(size_t slot)
+{
+    static uint8_t *pool;
+    if (pool == NULL)
+        pool = sodium_malloc((SLOT_FILE_VALUES + MAX_FILE_SECRETS) * VS_VALUE_MAX);
+    return pool != NULL ? pool + slot * VS_VALUE_MAX : NULL;
+}
+
 static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_t *len)
 {
     const struct vs_policy_tool *t = c->tool;
-    uint8_t *value = sodium_malloc(VS_VALUE_MAX);
+    uint8_t *value = scratch(SLOT_VALUE);
     if (value == NULL)
         return vs_fail(VS_ENOMEM, "out of memory");
     struct vs_msg_writer w;
@@ -249,7 +266,6 @@ static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_
     }
     for (size_t i = 0; rc == 0 && i < t->n_files; i++)
         rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
-    sodium_free(value);
     if (rc == 0)
         rc = vs_msg_finish(&w, len);
     if (rc != 0)
@@ -322,7 +338,7 @@ static int open_file_values(struct render_values *rv, const struct vs_template *
     rv->n = vs_template_name_count(t);
     if (rv->n > MAX_FILE_SECRETS)
         return vs_fail(VS_ETOOBIG, "a file template names more than %d secrets", MAX_FILE_SECRETS);
-    rv->values = sodium_malloc(rv->n != 0 ? rv->n * VS_VALUE_MAX : 1);
+    rv->values = scratch(SLOT_FILE_VALUES);
     if (rv->values == NULL)
         return vs_fail(VS_ENOMEM, "out of memory");
     for (size_t i = 0; i < rv->n; i++) {
@@ -341,20 +357,24 @@ static int open_file_values(struct render_values *rv, const struct vs_template *
 static int render_file(struct vaultd *d, const struct vs_policy_file *f, uint32_t id, size_t *len)
 {
     struct render_values rv = {.d = d};
-    uint8_t *out = sodium_malloc(VS_F_FILE_DATA_MAX);
+    /* The rendered file goes straight into the reply frame (locked, wiped
+     * after sending): no second copy. */
+    struct vs_msg_writer w;
+    vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, id);
+    (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
+    uint8_t *out = scratch(SLOT_FILE);
     size_t out_len = 0;
     int rc = out == NULL ? vs_fail(VS_ENOMEM, "out of memory") : open_file_values(&rv, f->tmpl);
     if (rc == 0)
         rc = vs_template_render(f->tmpl, lookup_value, &rv, out, VS_F_FILE_DATA_MAX, &out_len);
-    sodium_free(rv.values); /* wipes */
+    if (rv.values != NULL)
+        sodium_memzero(rv.values, rv.n * VS_VALUE_MAX);
     if (rc == 0) {
-        struct vs_msg_writer w;
-        vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, id);
-        (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
         (void)vs_msg_put_bytes(&w, VS_F_FILE_DATA, out, out_len);
         rc = vs_msg_finish(&w, len);
     }
-    sodium_free(out);
+    if (out != NULL)
+        sodium_memzero(out, VS_F_FILE_DATA_MAX);
     return rc;
 }
 

@@ -137,6 +137,18 @@ static int parse_args(struct vaultd *d, int argc, char **argv)
     return rc;
 }
 
+/* Each connection holds five fds (socket, pidfd, /proc/PID, exe, cwd):
+ * the usual soft limit of 1024 would run out at ~200 of VAULTD_MAX_CONNS. */
+static void raise_fd_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+            vaultd_say("cannot raise the open-file limit: fewer connections fit");
+    }
+}
+
 /* vaultd holds the data key: no core file, no ptrace by the same uid. */
 static int harden(void)
 {
@@ -174,6 +186,7 @@ int main(int argc, char **argv)
         return 0;
     if (rc == 0)
         rc = harden();
+    raise_fd_limit();
     if (rc == 0)
         rc = default_paths(&d);
     if (rc == 0)

@@ -157,9 +157,10 @@ int vs_peer_check_maps(const struct vs_peer *p, uid_t vault_uid);
 /* Runs each /proc/PID/environ entry through common/inject with kinds (and
  * own_preload, the shim's path, accepted in LD_PRELOAD; NULL: none), then
  * the whole-environment rules. The reason names the variable, never its
- * value. Refused too when environ is over 256 KiB. A CA-bundle variable
- * (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS...) naming a trusted file (vault_uid
- * as for vs_path_trusted) is accepted: it is the system's own bundle. */
+ * value. Refused too when environ is over 256 KiB. A path variable whose
+ * only threat is an agent-controlled path (CA bundles, GIT_EXEC_PATH) is
+ * accepted when it names a trusted file or folder (vs_path_trusted with
+ * vault_uid): the system bundle, git's own helper folder. */
 int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *own_preload, uid_t vault_uid);
 
 /* Has the peer made itself non-dumpable? When a process is non-dumpable

@@ -269,23 +269,26 @@ int vs_peer_check_maps(const struct vs_peer *p, uid_t vault_uid)
     return rc;
 }
 
-/* Variables that name a CA file or folder. Machines commonly point them at
- * the system bundle (corporate proxies do): that is no threat when the file
- * is trusted (root's, not writable by the agent). A CA the agent can write
- * is a man in the middle for the allowlisted tool, and stays refused. */
-static const char *const ca_path_vars[] = {
+/* Variables whose value is a path and whose threat is only a path the
+ * agent controls. Machines commonly point the CA variables at the system
+ * bundle (corporate proxies do), and git passes GIT_EXEC_PATH=/usr/lib/
+ * git-core to every helper it starts (git-remote-http among them): no
+ * threat when the file or folder is trusted (root's or the vault owner's,
+ * not writable by the agent). Anywhere else they stay refused: a CA the
+ * agent wrote is a man in the middle, a helper folder it wrote is code. */
+static const char *const trusted_path_vars[] = {
     "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
-    "AWS_CA_BUNDLE", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
+    "AWS_CA_BUNDLE", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_EXEC_PATH",
 };
 
-static bool trusted_ca_path(const char *entry, uid_t vault_uid)
+static bool trusted_path_value(const char *entry, uid_t vault_uid)
 {
     const char *eq = strchr(entry, '=');
     if (eq == NULL || eq[1] != '/')
         return false;
     size_t nlen = (size_t)(eq - entry);
-    for (size_t i = 0; i < sizeof ca_path_vars / sizeof ca_path_vars[0]; i++)
-        if (strlen(ca_path_vars[i]) == nlen && strncmp(entry, ca_path_vars[i], nlen) == 0)
+    for (size_t i = 0; i < sizeof trusted_path_vars / sizeof trusted_path_vars[0]; i++)
+        if (strlen(trusted_path_vars[i]) == nlen && strncmp(entry, trusted_path_vars[i], nlen) == 0)
             return vs_path_trusted(eq + 1, vault_uid) == 0;
     return false;
 }
@@ -306,7 +309,7 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
     for (size_t i = 0; i < len;) { /* env[len] is NUL: every entry ends */
         size_t elen = strlen(env + i);
         const char *reason = elen > 0 ? vs_inject_check_preload(env + i, kinds, own_preload) : NULL;
-        if (reason != NULL && (kinds & VS_INJ_TLS) != 0 && trusted_ca_path(env + i, vault_uid))
+        if (reason != NULL && trusted_path_value(env + i, vault_uid))
             reason = NULL;
         if (reason != NULL) {
             rc = vs_fail(VS_EDENIED, "environment variable %s refused (%s)",
@@ -316,9 +319,9 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
         }
         i += elen + 1;
     }
-    /* TLS rules are per entry (done above, with the trusted-bundle rule);
-     * the whole-environment pass must not undo that exception. */
-    const char *reason = vs_inject_check_block(env, len, kinds & ~(unsigned)VS_INJ_TLS, own_preload);
+    /* TLS and git rules are per entry (done above, with the trusted-path
+     * rule); the whole-environment pass must not undo that exception. */
+    const char *reason = vs_inject_check_block(env, len, kinds & ~(unsigned)(VS_INJ_TLS | VS_INJ_GIT), own_preload);
     free(env);
     if (reason != NULL)
         return vs_fail(VS_EDENIED, "environment refused (%s)", reason);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -96,18 +97,28 @@ static void close_conn(struct vaultd *d, size_t slot)
     free(c);
     d->conns[slot] = NULL;
     d->nconns--;
+    /* After a burst, give the per-connection memory back to the system:
+     * the daemon's footprint returns to its baseline. */
+    if (d->nconns == 0)
+        (void)malloc_trim(0);
 }
 
-static void accept_one(struct vaultd *d)
+static void say_out_of_fds(struct vaultd *d)
+{
+    if (!d->full_logged)
+        vaultd_say("out of file descriptors: connections are refused until some close");
+    d->full_logged = true;
+}
+
+/* Accepts one connection; false when there is none left to accept (or no
+ * room), so the caller stops looping. */
+static bool accept_one(struct vaultd *d)
 {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE) {
-            if (!d->full_logged)
-                vaultd_say("out of file descriptors: connections wait until some close");
-            d->full_logged = true;
-        }
-        return;
+        if (errno == EMFILE || errno == ENFILE)
+            say_out_of_fds(d);
+        return false;
     }
     size_t slot = 0;
     while (slot < VAULTD_MAX_CONNS && d->conns[slot] != NULL)
@@ -118,26 +129,31 @@ static void accept_one(struct vaultd *d)
             vaultd_say("%d connections open: refusing more until some close", VAULTD_MAX_CONNS);
         d->full_logged = true;
         close(fd);
-        return;
+        return true;
     }
-    d->full_logged = false;
     c->fd = fd;
     c->accepted_ms = c->last_ms = vs_now_ms();
-    /* Identity is fixed here, from the kernel, once. */
+    /* Identity is fixed here, from the kernel, once. It takes fds of its
+     * own (pidfd, /proc/PID, exe, cwd): running out there is running out. */
+    errno = 0;
     if (vs_peer_accept(fd, &c->peer) != 0) {
+        if (errno == EMFILE || errno == ENFILE)
+            say_out_of_fds(d);
         close(fd);
         free(c);
-        return;
+        return true;
     }
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = slot};
     if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         vs_peer_free(&c->peer);
         close(fd);
         free(c);
-        return;
+        return true;
     }
+    d->full_logged = false;
     d->conns[slot] = c;
     d->nconns++;
+    return true;
 }
 
 /* Closes any file descriptors a peer sent us: they are never used. */
@@ -286,8 +302,8 @@ int vaultd_run(struct vaultd *d)
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
             if (tag == TAG_LISTEN) {
-                for (int k = 0; k < 64; k++) /* bounded: others get a turn */
-                    accept_one(d);
+                for (int k = 0; k < 64 && accept_one(d); k++) /* bounded: others get a turn */
+                    ;
             } else if (tag == TAG_SIGNAL) {
                 handle_signal(d);
             } else if (tag < VAULTD_MAX_CONNS && d->conns[tag] != NULL) {

@@ -1,0 +1,22 @@
+# make bench: timings of the shim and vaultd against bare runs measured in
+# the same run (interleaved, medians). Included from the Makefile; writes
+# $(BUILD)/bench/results.txt and prints it. Never part of `make test`.
+BENCH_DIR := $(BUILD)/bench
+
+.PHONY: bench
+bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/empty.so
+	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
+$(BENCH_DIR)/vsbench: tests/bench/vsbench.c $(VS_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+$(BENCH_DIR)/vsbench-fill: tests/bench/vsbench-fill.c $(VS_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+# Linked against libc on purpose (--no-as-needed): the floor is a
+# libc-linked preload, like the shim.
+$(BENCH_DIR)/empty.so: tests/bench/empty.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< -Wl,--no-as-needed -lc

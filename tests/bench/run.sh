@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# make bench driver: starts a real vaultd on a throwaway key-file vault with a
+# small policy (its index published), runs tests/bench/vsbench and a few
+# shell loops bare, under an empty libc-linked preload and under the shim,
+# interleaved, and writes one line per figure to $VS_BUILD/bench/results.txt:
+#   name  bare  value  ratio  budget  verdict
+# Times are medians. Set VS_BENCH_QUICK=1 for a short smoke run.
+[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
+    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 VS_BENCH_QUICK="${VS_BENCH_QUICK:-}" VS_BENCH_SCALE="${VS_BENCH_SCALE:-1}" \
+    bash "$0" "$@"
+set -u
+: "${VS_BUILD:?VS_BUILD must name the build folder}"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$VS_BUILD
+OUT=$B/bench
+BENCH=$OUT/vsbench
+SHIM=$B/libvaultshim.so
+EMPTY=$OUT/empty.so
+V=$B/vaultctl
+RESULTS=$OUT/results.txt
+Q=${VS_BENCH_QUICK:-}
+# iteration counts (quick: a smoke run of the same code paths)
+N_EXEC=2000 R_BASH=5 R_MICRO=7 R_PROC=200 R_RUN=30 R_GIT=3 R_MAKE=3 M_GRANT=2000
+[ -n "$Q" ] && { N_EXEC=100; R_BASH=1; R_MICRO=1; R_PROC=10; R_RUN=3; R_GIT=1; R_MAKE=1; M_GRANT=100; }
+
+TMP=$(mktemp -d /tmp/vs-bench.XXXXXX)
+chmod 700 "$TMP"
+# Files vaultd must trust (tools, policy) live outside /tmp.
+mkdir -p "$OUT"
+T=$(mktemp -d "$OUT/work.XXXXXX")
+chmod 755 "$T"
+VAULTD_PID=""
+cleanup() {
+    [ -n "$VAULTD_PID" ] && { kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null; }
+    rm -rf "$TMP" "$T"
+}
+trap cleanup EXIT
+die() { echo "bench: $*" >&2; exit 1; }
+
+export VAULT_HOME="$TMP/home" VAULT_KEYFILE= VAULT_SOCKET="$TMP/run/vaultd.sock"
+mkdir -p -m 700 "$TMP/run"
+tok() { printf '%s_%s' "$1" "$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)"; }
+
+cp "$BENCH" "$T/vsbench"; cp /bin/true "$T/true-tool"; cp /bin/true "$T/true-plain"
+chmod 755 "$T/vsbench" "$T/true-tool" "$T/true-plain"
+"$V" init --keyfile >/dev/null || die "vaultctl init failed"
+tok api | "$V" save api_token >/dev/null && tok gh | "$V" save gh_token >/dev/null || die "vaultctl save failed"
+policy() { # the small policy (10 secrets' worth of names, 3 tools)
+    cat <<CONF
+protect = [ "*_TOKEN", "AWS_SECRET_ACCESS_KEY" ];
+tools = (
+  { name = "bench"; exe = "$T/vsbench"; env = { BENCH_TOKEN = "api_token"; }; },
+  { name = "truetool"; exe = "$T/true-tool"; env = { GH_TOKEN = "gh_token"; }; files = [ "netrc" ]; }
+);
+files = ( { name = "netrc"; path = "$T/home/.netrc"; template = "machine x login y password {{api_token}}\n"; } );
+CONF
+}
+policy >"$T/policy.conf"; chmod 644 "$T/policy.conf"
+"$B/vaultd" --config "$T/policy.conf" --socket "$VAULT_SOCKET" 2>>"$TMP/vaultd.log" &
+VAULTD_PID=$!
+for _ in $(seq 1 100); do "$V" status >/dev/null 2>&1 && break; sleep 0.05; done
+"$V" status >/dev/null 2>&1 || die "vaultd did not start: $(tail -3 "$TMP/vaultd.log")"
+[ -f "$TMP/run/index" ] || die "vaultd published no index"
+
+: >"$RESULTS"
+line() { # NAME BARE VALUE RATIO BUDGET VERDICT
+    printf '%-46s %10s %10s %8s  %-16s %s\n' "$@" | tee -a "$RESULTS"
+}
+verdict_le() { awk -v v="$1" -v b="$2" 'BEGIN { print (v <= b) ? "within" : "over" }'; }
+verdict_ge() { awk -v v="$1" -v b="$2" 'BEGIN { print (v >= b) ? "within" : "over" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b / a }'; }
+diff_() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", b - a }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+get() { awk -v k="$2" '$2 == k { print $3 }' <<<"$1"; }
+
+line "# figure (us unless named)" bare value ratio budget verdict
+line "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)" "" "" "" "" ""
+
+# 1. a process outside every grant: fork+exec+exit of /bin/true
+o=$("$BENCH" exec "$N_EXEC" "$SHIM" "$EMPTY") || die "exec bench failed"
+b=$(get "$o" bare); e=$(get "$o" empty); s=$(get "$o" shim)
+line "fork+exec /bin/true x$N_EXEC, shim" "$b" "$s" "$(ratio "$b" "$s")" "<=1.15x" "$(verdict_le "$(ratio "$b" "$s")" 1.15)"
+line "  empty libc-linked preload (floor)" "$b" "$e" "$(ratio "$b" "$e")" "-" "info"
+line "  shim above the empty preload" "$e" "$s" "$(diff_ "$e" "$s")" "<=+15us" "$(verdict_le "$(diff_ "$e" "$s")" 15)"
+
+# bash loop of 1,000 external commands (per command)
+o=$("$BENCH" exec "$R_BASH" "$SHIM" "$EMPTY" -- /bin/bash -c 'for ((i = 0; i < 1000; i++)); do /bin/true; done') ||
+    die "bash loop failed"
+b=$(div "$(get "$o" bare)" 1000); e=$(div "$(get "$o" empty)" 1000); s=$(div "$(get "$o" shim)" 1000)
+line "bash loop, 1,000 x /bin/true, per command" "$b" "$s" "$(ratio "$b" "$s")" "<=1.15x" "$(verdict_le "$(ratio "$b" "$s")" 1.15)"
+line "  empty libc-linked preload (floor)" "$b" "$e" "$(ratio "$b" "$e")" "-" "info"
+line "  shim above the empty preload" "$e" "$s" "$(diff_ "$e" "$s")" "<=+15us" "$(verdict_le "$(diff_ "$e" "$s")" 15)"
+
+# 2. in-process hooks, ns per call
+o=$("$BENCH" microrun "$R_MICRO" "$SHIM") || die "micro bench failed"
+while read -r _ name b s; do
+    case $name in getenv*) budget=5 ;; *) budget=50 ;; esac
+    line "$name (ns/call)" "$b" "$s" "$(diff_ "$b" "$s")" "<=+${budget}ns" "$(verdict_le "$(diff_ "$b" "$s")" "$budget")"
+done <<<"$o"
+
+# 3. grants: in-process round trips (connect, GRANTS, CONFIRM, values in hand)
+for k in 1 4 16; do
+    o=$("$T/vsbench" grant "$k" $((M_GRANT / k))) || die "grant bench failed: $(tail -2 "$TMP/vaultd.log")"
+    read -r _ _ _ p50 _ p99 _ rate <<<"$o"
+    line "grant p50, $k concurrent client(s)" "-" "$p50" "-" "<=150us" "$(verdict_le "$p50" 150)"
+    line "grant p99, $k concurrent client(s)" "-" "$p99" "-" "<=500us" "$(verdict_le "$p99" 500)"
+    [ "$k" = 1 ] || line "vaultd grants/s, $k clients, $(nproc) cores" "-" "$rate" "-" ">=20000/s" "$(verdict_ge "$rate" 20000)"
+done
+# whole processes under the shim: an allowlisted copy of /bin/true (its
+# constructor fetches its grants) against an identical copy outside the policy
+before=$(grep -c '"event":"grant".*"decision":"ok"\|"decision":"ok".*"event":"grant"' "$VAULT_HOME/audit.log")
+o=$(LD_PRELOAD="$SHIM" "$BENCH" pair "$R_PROC" -- "$T/true-plain" -- "$T/true-tool") || die "tool run failed"
+after=$(grep -c '"event":"grant".*"decision":"ok"\|"decision":"ok".*"event":"grant"' "$VAULT_HOME/audit.log")
+[ $((after - before)) -ge "$R_PROC" ] || die "the allowlisted /bin/true was not granted ($((after - before)) grants)"
+b=$(get "$o" a); s=$(get "$o" b)
+line "allowlisted /bin/true run, shim (grant incl.)" "$b" "$s" "$(diff_ "$b" "$s")" "<=+150us p50" "$(verdict_le "$(diff_ "$b" "$s")" 150)"
+
+# 4. vault-run -- /bin/true against env A=b /bin/true
+o=$(VAULTSHIM_LIB="$SHIM" VAULTCTL="$V" "$BENCH" pair "$R_RUN" -- /usr/bin/env A=b /bin/true -- \
+    "$ROOT/scripts/vault-run" -- /bin/true) || die "vault-run failed"
+b=$(get "$o" a); s=$(get "$o" b)
+line "scripts/vault-run -- /bin/true (ms)" "$(div "$b" 1000)" "$(div "$s" 1000)" "$(ratio "$b" "$s")" "<=5ms" \
+    "$(verdict_le "$s" 5000)"
+line "vaultctl run -- /bin/true" "-" "-" "-" "<=1.2x env" "not built"
+
+# real work: 200 x git status in a small repository; make -j2 of 200 C files
+if command -v git >/dev/null; then
+    g=$TMP/repo; mkdir -p "$g"
+    (cd "$g" && git init -q && for i in $(seq 1 200); do echo "$i" >"f$i.txt"; done &&
+        git add . && git -c user.name=b -c user.email=b@b commit -qm init) || die "git set-up failed"
+    o=$("$BENCH" exec "$R_GIT" "$SHIM" "$EMPTY" -- /bin/bash -c \
+        "cd '$g' && for ((i = 0; i < 200; i++)); do git status >/dev/null; done") || die "git loop failed"
+    b=$(get "$o" bare); s=$(get "$o" shim)
+    line "200 x git status (ms)" "$(div "$b" 1000)" "$(div "$s" 1000)" "$(ratio "$b" "$s")" "<=1.07x" \
+        "$(verdict_le "$(ratio "$b" "$s")" 1.07)"
+fi
+m=$TMP/mk; mkdir -p "$m"
+for i in $(seq 1 200); do printf 'int f%d(int x);\nint f%d(int x) { return x * %d + 1; }\n' "$i" "$i" "$i" >"$m/f$i.c"; done
+printf 'SRC := $(wildcard *.c)\nall: $(SRC:.c=.o)\n%%.o: %%.c\n\t@cc -O2 -c $< -o $@\n' >"$m/Makefile"
+o=$("$BENCH" exec "$R_MAKE" "$SHIM" "$EMPTY" -- /bin/bash -c "cd '$m' && rm -f *.o && make -s -j2") || die "make loop failed"
+b=$(get "$o" bare); s=$(get "$o" shim)
+line "make -j2, 200 C files (ms)" "$(div "$b" 1000)" "$(div "$s" 1000)" "$(ratio "$b" "$s")" "<=1.03x" \
+    "$(verdict_le "$(ratio "$b" "$s")" 1.03)"
+
+rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$VAULTD_PID/status")
+line "vaultd RSS, 2 secrets / 2 tools (KiB)" "-" "$rss1" "-" "-" "info"
+
+# 5. scale: 10,000 secrets and 1,000 tools against the small vault above
+if [ "${VS_BENCH_SCALE:-1}" = 1 ]; then
+    NS=10000 NT=1000; [ -n "$Q" ] && { NS=500; NT=50; }
+    H2=$TMP/home2 S2=$TMP/run2/vaultd.sock
+    mkdir -p -m 700 "$TMP/run2"; mkdir -p "$T/tools"; chmod 755 "$T/tools"
+    "$V" --home "$H2" init --keyfile >/dev/null && tok api | "$V" --home "$H2" save api_token >/dev/null &&
+        "$OUT/vsbench-fill" "$H2" "$H2/vault.key" "$NS" s || die "scale vault set-up failed"
+    for ((i = 0; i < NT; i++)); do cp /bin/true "$T/tools/t$i"; done
+    chmod 755 "$T/tools"/*
+    { echo 'protect = [ "*_TOKEN", "AWS_SECRET_ACCESS_KEY" ];'
+      echo 'tools = ('
+      echo "  { name = \"bench\"; exe = \"$T/vsbench\"; env = { BENCH_TOKEN = \"api_token\"; }; }"
+      for ((i = 0; i < NT; i++)); do echo ", { name = \"t$i\"; exe = \"$T/tools/t$i\"; env = { T${i}_KEY = \"s$((i * (NS / NT)))\"; }; }"; done
+      echo ');'; } >"$T/policy2.conf"
+    chmod 644 "$T/policy2.conf"
+    "$B/vaultd" --config "$T/policy2.conf" --socket "$S2" --home "$H2" --keyfile "$H2/vault.key" 2>>"$TMP/vaultd2.log" &
+    VAULTD2_PID=$!
+    trap 'kill $VAULTD2_PID 2>/dev/null; wait $VAULTD2_PID 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 1 200); do "$V" status --socket "$S2" >/dev/null 2>&1 && break; sleep 0.05; done
+    "$V" status --socket "$S2" >/dev/null 2>&1 || die "scale vaultd did not start: $(tail -3 "$TMP/vaultd2.log")"
+    # grant p50, small and large vault interleaved (A B A B), 1 client
+    small=() large=()
+    for r in 1 2 3; do
+        read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$VAULT_SOCKET" "$T/vsbench" grant 1 $((M_GRANT / 4)))"; small+=("$p")
+        read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$S2" "$T/vsbench" grant 1 $((M_GRANT / 4)))"; large+=("$p")
+    done
+    med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+    b=$(med "${small[@]}"); s=$(med "${large[@]}")
+    line "grant p50, $NS secrets/$NT tools vs 2/2" "$b" "$s" "$(ratio "$b" "$s")" "<=1.2x" "$(verdict_le "$(ratio "$b" "$s")" 1.2)"
+    rss2=$(awk '/^VmRSS/ { print $2 }' "/proc/$VAULTD2_PID/status")
+    line "vaultd RSS (KiB), $NS secrets/$NT tools vs 2/2" "$rss1" "$rss2" "$(ratio "$rss1" "$rss2")" "<=1.2x" \
+        "$(verdict_le "$(ratio "$rss1" "$rss2")" 1.2)"
+    o=$(LD_PRELOAD="$SHIM" "$BENCH" pair "$R_PROC" -- /usr/bin/env VAULT_SOCKET="$VAULT_SOCKET" /bin/true -- \
+        /usr/bin/env VAULT_SOCKET="$S2" /bin/true) || die "scale exec failed"
+    b=$(get "$o" a); s=$(get "$o" b)
+    line "env+/bin/true under shim, large vs small index" "$b" "$s" "$(ratio "$b" "$s")" "<=1.2x" \
+        "$(verdict_le "$(ratio "$b" "$s")" 1.2)"
+    for op in save rotate; do
+        ts=()
+        for i in 1 2 3 4 5; do
+            name=x$i; [ "$op" = rotate ] && name=s$i
+            t0=$(date +%s%N)
+            tok v | "$V" --home "$H2" "$op" "$name" >/dev/null || die "vaultctl $op failed"
+            ts+=($((($(date +%s%N) - t0) / 1000)))
+        done
+        line "vaultctl $op, $NS secrets (ms)" "-" "$(div "$(med "${ts[@]}")" 1000)" "-" "reported" "info"
+    done
+fi
+echo "results: $RESULTS"

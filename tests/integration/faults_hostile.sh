@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Hostile peers against a real vaultd, with its fd count (/proc/PID/fd) and
+# RSS measured before and after each case:
+#  - 2,000 connections opened and held (vaultd has 1,024 slots): a probe is
+#    refused while every slot is taken, "connections open" is logged once,
+#    the probe is served as soon as some close, and fds and RSS come back;
+#  - a client that connects and never sends: the idle sweep closes it
+#    after 10 s (VAULTD_IDLE_MS);
+#  - 200 clients that disconnect between GRANTS and CONFIRM: no grant
+#    audit line, no value, no fd left behind;
+#  - 200 peers that send file descriptors (SCM_RIGHTS) with a frame: none
+#    stays open in vaultd.
+# Bounded: about 40 s. Every process it starts is stopped by it.
+[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
+    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
+. "$(dirname "$0")/../lib.sh"
+vs_begin
+vs_trusted_dir
+chmod 711 "$VS_TMP"
+V=$VAULTCTL
+T=$VS_TRUSTED
+PY=/usr/bin/python3
+HELPERS="$(cd "$(dirname "$0")/../helpers" && pwd)"
+cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/probe"; chmod 755 "$T/probe"
+cp "$HELPERS/vs_client.py" "$T/probe.py"; chmod 644 "$T/probe.py"
+"$V" init --keyfile >/dev/null
+api=$(fake_token api)
+printf '%s' "$api" | "$V" save api_token >/dev/null
+cat >"$T/policy.conf" <<CONF
+tools = ( { name = "probe"; exe = "$T/probe"; env = { PROBE_TOKEN = "api_token"; }; } );
+CONF
+chmod 644 "$T/policy.conf"
+want="grant PROBE_TOKEN 1 $(sha256 "$api")"
+check "vaultd starts" vs_start_vaultd "$T/policy.conf"
+
+fds() { ls "/proc/$VAULTD_PID/fd" 2>/dev/null | wc -l; }
+socks() { ls -l "/proc/$VAULTD_PID/fd" 2>/dev/null | grep -c 'socket:'; }
+pipes() { ls -l "/proc/$VAULTD_PID/fd" 2>/dev/null | grep -c 'pipe:'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$VAULTD_PID/stat"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$VAULTD_PID/status"; }
+granted() { "$T/probe" ok 2>/dev/null | grep -qx "$want"; }
+refused() { ! "$T/probe" ok >"$VS_TMP/r.out" 2>/dev/null && ! grep -q '^grant' "$VS_TMP/r.out"; }
+grants_in_audit() { grep -c '"event":"grant".*"decision":"ok"\|"decision":"ok".*"event":"grant"' "$VAULT_HOME/audit.log"; }
+# settle N: wait (at most 3 s) for the fd count to come back to $base_fds
+settle() { for _ in $(seq 1 60); do [ "$(fds)" -le "$base_fds" ] && return 0; sleep 0.05; done; return 1; }
+
+for _ in 1 2 3; do granted; done   # warm: first grants allocate caches
+base_fds=$(fds); base_rss=$(rss); base_socks=$(socks); base_pipes=$(pipes)
+diag "baseline: $base_fds fds, $base_rss KB RSS"
+
+# --- 2,000 connections held: a holder that opens N, reports, then closes
+# when its release file appears (it never waits longer than 8 s: the idle
+# sweep would start closing them at 10 s and blur the case).
+holder() { # N RELEASE-FILE REPORT-FILE
+    "$PY" - "$VAULT_SOCKET" "$@" <<'PYEOF'
+import os, socket, sys, time
+path, n, release, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+conns = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(path)
+    except OSError:
+        break
+    conns.append(s)
+with open(report, "w") as f:
+    f.write("%d\n" % len(conns))
+end = time.time() + 8
+while time.time() < end and not os.path.exists(release):
+    time.sleep(0.02)
+PYEOF
+}
+wait_file() { for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.025; done; return 1; }
+holder 1000 "$VS_TMP/relA" "$VS_TMP/heldA" & hA=$!
+wait_file "$VS_TMP/heldA"
+holder 1000 "$VS_TMP/relB" "$VS_TMP/heldB" & hB=$!
+VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hA $hB 2>/dev/null"
+wait_file "$VS_TMP/heldB"
+for _ in $(seq 1 60); do [ "$(fds)" -ge $((base_fds + 1024)) ] && break; sleep 0.05; done
+full_fds=$(fds); full_rss=$(rss); full_socks=$(socks)
+diag "held $(cat "$VS_TMP/heldA") + $(cat "$VS_TMP/heldB") connections: vaultd has $full_fds fds ($full_socks sockets), $full_rss KB RSS"
+diag "that is $(( (full_fds - base_fds) / 1024 )) fds per connection (socket, pidfd, /proc/PID, exe, cwd)"
+check "vaultd holds exactly 1,024 client connections ($((full_socks - base_socks)) sockets over baseline)" \
+    test $((full_socks - base_socks)) -eq 1024
+check "with every slot taken, a probe is refused and gets no value" refused
+check "\"connections open\" is logged once" test "$(grep -c 'connections open' "$VS_TMP/vaultd.log")" -eq 1
+touch "$VS_TMP/relB"; wait "$hB"
+t0=$(date +%s%3N); ok_after=0
+for _ in $(seq 1 40); do granted && { ok_after=1; break; }; sleep 0.05; done
+diag "served $(( $(date +%s%3N) - t0 )) ms after the second 1,000 closed (the first 1,000 still held)"
+check "once some connections close, the probe is served again" test "$ok_after" -eq 1
+touch "$VS_TMP/relA"; wait "$hA"
+check "after all close, the fd count is back at baseline ($base_fds)" settle
+after_rss=$(rss)
+diag "after: $(fds) fds, $after_rss KB RSS (baseline $base_rss, peak $full_rss)"
+rss_check "RSS after is within 1 MB of baseline ($after_rss vs $base_rss KB)" "$after_rss" $((base_rss + 1024))
+# a second identical cycle: retention (the same pages reused) or a leak (growth)?
+holder 2000 "$VS_TMP/relC" "$VS_TMP/heldC" & hC=$!
+VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hC 2>/dev/null"
+wait_file "$VS_TMP/heldC"; sleep 0.5; touch "$VS_TMP/relC"; wait "$hC"; settle
+second_rss=$(rss)
+diag "after a second cycle of 2,000: $second_rss KB RSS (after the first: $after_rss KB)"
+rss_check "a second cycle does not grow RSS by more than 512 KB" "$second_rss" $((after_rss + 512))
+
+# --- fd exhaustion: RLIMIT_NOFILE lowered to 256 (the systemd default soft
+# limit is 1024): 300 connections run vaultd out of fds before its slots
+prlimit --pid "$VAULTD_PID" --nofile=256:20000
+holder 300 "$VS_TMP/relD" "$VS_TMP/heldD" & hD=$!
+VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hD 2>/dev/null"
+wait_file "$VS_TMP/heldD"; sleep 0.3
+c0=$(cpu_ticks); sleep 2; c1=$(cpu_ticks)
+diag "out of fds (limit 256, $(fds) open, $(socks) sockets): vaultd used $((c1 - c0)) CPU ticks (of $(getconf CLK_TCK)/s) in 2 s idle"
+check "out of fds, vaultd does not spin (under 0.2 s of CPU in 2 s)" test $((c1 - c0)) -lt $(( $(getconf CLK_TCK) / 5 ))
+check "\"out of file descriptors\" is logged once" test "$(grep -c 'out of file descriptors' "$VS_TMP/vaultd.log")" -eq 1
+check "out of fds, a probe is refused with no value" refused
+touch "$VS_TMP/relD"; wait "$hD"
+check "after they close, fds back at baseline" settle
+check "and the probe is served" granted
+prlimit --pid "$VAULTD_PID" --nofile=20000:20000
+
+# --- silent client: closed by the idle sweep after 10 s
+idle=$("$PY" - "$VAULT_SOCKET" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(20)
+t = time.time()
+try:
+    data = s.recv(100)
+except OSError:
+    data = None
+print("%.1f %s" % (time.time() - t, "closed" if data == b"" else "other"))
+PYEOF
+)
+diag "a silent client: $idle (seconds until vaultd closed it)"
+check "a silent client is closed by the idle sweep after 10-12 s" \
+    awk -v x="$idle" 'BEGIN { split(x, a, " "); exit !(a[2] == "closed" && a[1] >= 9.5 && a[1] <= 12.5) }'
+check "and the fd count is at baseline" settle
+
+# --- disconnect between GRANTS and CONFIRM
+before=$(grants_in_audit)
+leaked=0
+for _ in $(seq 1 200); do
+    VS_PROBE=no-confirm "$T/probe" ok >"$VS_TMP/nc.out" 2>/dev/null
+    grep -q '^grant .* [0-9a-f]\{64\}$' "$VS_TMP/nc.out" && leaked=$((leaked + 1))
+done
+check "200 clients gone between GRANTS and CONFIRM: no value reached any" test "$leaked" -eq 0
+check "and no grant audit line was written for them" test "$(grants_in_audit)" -eq "$before"
+check "the fd count is back at baseline" settle
+check "the daemon still serves" granted
+
+# --- peers that send file descriptors
+for _ in $(seq 1 200); do timeout 5 "$PY" "$T/probe.py" hostile fds >/dev/null 2>&1; done
+check "200 peers sent an fd with a frame: the fd count is back at baseline" settle
+check "no pipe end stays open in vaultd ($(pipes) pipes, baseline $base_pipes)" test "$(pipes)" -eq "$base_pipes"
+check "the daemon still serves" granted
+end_rss=$(rss)
+diag "end: $(fds) fds, $end_rss KB RSS (baseline $base_fds fds, $base_rss KB)"
+rss_check "the later cases did not grow RSS by more than 512 KB over the connection cycles" "$end_rss" $((second_rss + 512))
+check "no value in the audit log or the daemon log" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log"
+check "the audit chain verifies" bash -c '"$0" audit --verify >/dev/null' "$V"
+check "vaultd's log has no sanitizer report" bash -c '! grep -qE "Sanitizer|runtime error" "$0"' "$VS_TMP/vaultd.log"
+vs_end
