@@ -642,6 +642,25 @@ struct popen_rec {
 };
 
 static pthread_mutex_t popen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork() while another thread is in system() or popen() would leave the
+ * child a locked mutex: hold both across fork, release them on both sides. */
+static void locks_prefork(void)
+{
+    (void)pthread_mutex_lock(&sys_lock);
+    (void)pthread_mutex_lock(&popen_lock);
+}
+
+static void locks_postfork(void)
+{
+    (void)pthread_mutex_unlock(&popen_lock);
+    (void)pthread_mutex_unlock(&sys_lock);
+}
+
+__attribute__((constructor(103))) static void locks_atfork(void)
+{
+    (void)pthread_atfork(locks_prefork, locks_postfork, locks_postfork);
+}
 static struct popen_rec *popen_list;
 
 VS_EXPORT FILE *popen(const char *command, const char *mode)

@@ -43,6 +43,23 @@ static size_t region_used;
 static char **grown_environ; /* an environ we allocated, with room to append */
 static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* fork() while another thread renders would leave the child a locked
+ * mutex: hold it across fork, release it on both sides. */
+static void render_prefork(void)
+{
+    (void)pthread_mutex_lock(&render_lock);
+}
+
+static void render_postfork(void)
+{
+    (void)pthread_mutex_unlock(&render_lock);
+}
+
+__attribute__((constructor(103))) static void render_atfork(void)
+{
+    (void)pthread_atfork(render_prefork, render_postfork, render_postfork);
+}
+
 /* Locked, not dumped, not inherited across exec (mappings never are). */
 static void *locked_pages(size_t len)
 {

@@ -70,6 +70,46 @@ check "NODE_OPTIONS --require refuses the node tool its grant, with one line" ba
 check "nothing printed the token" absent_in "$tok" "$VS_TMP"
 diag "node stderr: $(head -c 300 "$VS_TMP/n.err")"
 
+# --- vaultd down: fail closed, one line for a tool, silence for the rest
+kill -TERM "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" /usr/bin/node "$T/tool.js" >"$VS_TMP/d.out" 2>"$VS_TMP/d.err"
+check "with vaultd down, the tool runs with nothing granted" grep -qx "granted false" "$VS_TMP/d.out"
+check "and says so in exactly one line" bash -c '[ "$(wc -l <"$0")" = 1 ] &&
+    grep -qx "vaultshim: nodetool: no grant: vaultd not answering at $1" "$0"' "$VS_TMP/d.err" "$VAULT_SOCKET"
+check "an ordinary process prints nothing" bash -c '
+    out=$(env LD_PRELOAD="$0" VAULT_SOCKET="$1" GH_TOKEN="$2" /usr/bin/env 2>&1 >/dev/null); [ -z "$out" ]' \
+    "$SHIM" "$VAULT_SOCKET" "$tok"
+
+# --- threads and forks: 64 threads read env and a managed file while the
+# main thread forks and spawns; every answer agrees with the first
+cp "$VS_BUILD/tests/helpers/thread-stress" "$T/stress"; chmod 755 "$T/stress"
+mkdir -p "$T/home"
+cat >"$T/policy2.conf" <<CONF
+tools = ( { name = "stress"; exe = "$T/stress"; env = { GH_TOKEN = "gh_token"; }; files = [ "netrc" ]; } );
+files = ( { name = "netrc"; path = "$T/home/.netrc"; template = "machine h login a password {{gh_token}}\n"; } );
+CONF
+chmod 644 "$T/policy2.conf"
+vs_start_vaultd "$T/policy2.conf" || not_ok "vaultd restarts"
+check "outside a grant: no deadlock, no crash, the name always absent, the file always missing" bash -c '
+    env LD_PRELOAD="$0" VAULT_SOCKET="$1" GH_TOKEN="$2" timeout 60 "$3" GH_TOKEN "$4" 64 2 >"$5" &&
+    grep -q "present 0 file missing: consistent" "$5"' "$SHIM" "$VAULT_SOCKET" "$tok" "$VS_BUILD/tests/helpers/thread-stress" \
+    "$T/home/.netrc" "$VS_TMP/s1"
+check "inside a grant: the value always there, the file always served, the same every time" bash -c '
+    env LD_PRELOAD="$0" VAULT_SOCKET="$1" timeout 60 "$2" GH_TOKEN "$3" 64 2 >"$4" &&
+    grep -q "present 1 file served: consistent" "$4"' "$SHIM" "$VAULT_SOCKET" "$T/stress" "$T/home/.netrc" "$VS_TMP/s2"
+diag "$(cat "$VS_TMP/s1" "$VS_TMP/s2" 2>/dev/null | tr '\n' ' ')"
+
+# --- what the shim is: libc only, nothing exported but its hooks
+hooks="__fxstatat __fxstatat64 __lxstat __lxstat64 __open64_2 __open_2 __openat64_2 __openat_2 __xstat __xstat64
+access creat creat64 eaccess euidaccess execl execle execlp execv execve execveat execvp execvpe faccessat fexecve
+fopen fopen64 freopen freopen64 fstatat fstatat64 getenv lstat lstat64 open open64 openat openat64 pclose popen
+posix_spawn posix_spawnp secure_getenv sigaction signal stat stat64 statx syscall system"
+check "the shim exports exactly its hooks" bash -c '
+    [ "$(nm -D --defined-only "$0" | awk "{print \$3}" | sort | tr "\n" " ")" = "$(echo $1 | tr " " "\n" | sort | tr "\n" " ")" ]' \
+    "$SHIM" "$hooks"
+check "and needs nothing but libc (and the loader, for thread-local storage)" bash -c '
+    [ -z "$(readelf -dW "$0" | sed -n "s/.*Shared library: \[\(.*\)\]/\1/p" | grep -vE "^(libc\.so\.6|ld-linux-x86-64\.so\.2)$")" ]' "$SHIM"
+
 # --- valgrind on ordinary processes under the shim
 vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
 check "valgrind: env under the shim (scrub, exec-free path) has no error or leak" bash -c '
