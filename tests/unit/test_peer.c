@@ -960,8 +960,12 @@ static void nondumpable(void **state)
     assert_denied(vs_peer_is_nondumpable(&p), "still dumpable (its /proc files belong to uid 65534)");
     assert_true(nobody_can_open(k.pid, "maps"));
     assert_true(nobody_can_open(k.pid, "environ"));
-    /* Inspection happens here, while it is dumpable. */
-    assert_ok(vs_peer_check_maps(&p, 0));
+    /* Inspection happens here, while it is dumpable: its maps open (their
+     * trust verdicts are the maps_* cases', on files in known places; this
+     * child is the test binary, wherever the build folder is). */
+    int maps_fd = openat(p.procfd, "maps", O_RDONLY | O_CLOEXEC);
+    assert_true(maps_fd >= 0);
+    close(maps_fd);
     assert_ok(vs_peer_check_tracer(&p));
 
     assert_int_equal(cmd(&k, 'd'), 0);
