@@ -15,8 +15,8 @@ static char *(*real_secure_getenv)(const char *);
  * only a value found for a protected name is questioned. */
 static char *filter(const char *name, char *value)
 {
-    if (value == NULL)
-        return NULL;
+    if (value == NULL || vs_shim_in_startup_env(value))
+        return value;
     const struct vs_index *idx = vs_shim_ready() && vs_shim.have_index ? &vs_shim.index : NULL;
     if (!vs_index_env_protected(idx, name, strlen(name)))
         return value;

@@ -33,6 +33,9 @@ struct vs_shim vs_shim = {.sock = -1};
 _Thread_local int vs_shim_guard;
 
 static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
+/* The start-up environment's strings, after scrubbing: a getenv answer in
+ * this range cannot be a protected name (see vs_shim_in_startup_env). */
+static const char *startup_lo, *startup_hi;
 static volatile int prepared;
 static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
@@ -165,6 +168,34 @@ bool vs_shim_ready(void)
     return prepared != 0;
 }
 
+/* The address range of the start-up array's strings (one contiguous block
+ * the kernel laid out). Strings outside it (our placeholders, grants, a
+ * setenv's copy) are not in the range. */
+static void remember_startup_block(char **envp)
+{
+    const char *lo = NULL, *hi = NULL;
+    for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
+        if (vs_grants_is_ours(envp[i]))
+            continue;
+        const char *end = envp[i] + strlen(envp[i]);
+        if (lo == NULL || envp[i] < lo)
+            lo = envp[i];
+        if (hi == NULL || end > hi)
+            hi = end;
+    }
+    /* A gap of more than 256 KiB means these are not one block (an
+     * earlier constructor's setenv put heap strings in): no fast path. */
+    if (lo != NULL && (size_t)(hi - lo) < 256 * 1024) {
+        startup_lo = lo;
+        startup_hi = hi;
+    }
+}
+
+bool vs_shim_in_startup_env(const char *value)
+{
+    return value >= startup_lo && value < startup_hi;
+}
+
 /* glibc passes argc, argv and envp to ELF constructors: envp is the
  * start-up array, which may no longer be environ if an earlier constructor
  * called setenv. Both are scrubbed. */
@@ -176,6 +207,7 @@ __attribute__((constructor(101))) static void vs_shim_start(int argc, char **arg
         return;
     if (envp != environ)
         scrub(envp);
+    remember_startup_block(envp);
     if (vs_shim.is_tool)
         vs_grants_fetch(envp);
 }

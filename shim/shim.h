@@ -67,6 +67,11 @@ extern struct vs_shim vs_shim;
  * itself (a hook called from inside: pass straight to the real function). */
 bool vs_shim_ready(void);
 
+/* Is this getenv answer inside the start-up environment's strings? Those
+ * were scrubbed of every protected name when the shim started, so such an
+ * answer needs no look-up (getenv's fast path). */
+bool vs_shim_in_startup_env(const char *value);
+
 /* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
  * (a circular reference would recurse forever). */
 void *vs_shim_next(const char *name);
