@@ -40,6 +40,20 @@ vs_trusted_build() {
     VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }rm -rf '$copy'"
 }
 
+# vs_clean_env "$@": run first, right after sourcing this file. Re-runs the
+# script under env -i with a fixed PATH, HOME and LANG, keeping VS_BUILD and
+# the variables named in VS_KEEP, so the machine's own environment (CA
+# bundles, proxies, PYTHON* settings) does not decide what the cases test.
+vs_clean_env() {
+    [ -n "${VS_CLEAN_ENV:-}" ] && return 0
+    local keep=() v
+    for v in VS_BUILD ${VS_KEEP:-}; do
+        [ -n "${!v:-}" ] && keep+=("$v=${!v}")
+    done
+    exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" LANG=C.UTF-8 "${keep[@]}" \
+        bash "$0" "$@"
+}
+
 vs_begin() {
     VS_TMP=$(mktemp -d /tmp/vs-it.XXXXXX)
     chmod 700 "$VS_TMP"

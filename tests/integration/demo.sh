@@ -2,9 +2,8 @@
 # The README's first command (make demo) works and shows what it says:
 # curl authenticates, the agent's shell and a copy of curl get nothing,
 # the audit chain verifies, and the demo cleans up after itself.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 before=$(ls -d /tmp/vaultshim-demo.* 2>/dev/null | wc -l)

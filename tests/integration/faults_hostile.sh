@@ -11,9 +11,8 @@
 #  - 200 peers that send file descriptors (SCM_RIGHTS) with a frame: none
 #    stays open in vaultd.
 # Bounded: about 40 s. Every process it starts is stopped by it.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

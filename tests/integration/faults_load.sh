@@ -5,10 +5,9 @@
 # must be exact (no error), the audit log must hold one grant line per
 # grant and verify, and vaultd's RSS, sampled as the audit log grows, must
 # not grow by more than 512 KB from the first to the last thousand grants.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 LOAD_GRANTS="${LOAD_GRANTS:-2000}" LOAD_SECONDS="${LOAD_SECONDS:-60}" \
-    bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+VS_KEEP="LOAD_GRANTS LOAD_SECONDS" vs_clean_env "$@"
+LOAD_GRANTS=${LOAD_GRANTS:-2000} LOAD_SECONDS=${LOAD_SECONDS:-60}
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

@@ -6,9 +6,8 @@
 # ever prints a value unless it was granted properly (fail closed), every
 # attempt that lies wholly inside a gap is refused with a one-line reason,
 # and every client is granted again after each restart. Bounded: about 15 s.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

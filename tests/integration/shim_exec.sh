@@ -6,12 +6,11 @@
 # file-capability targets are refused with EPERM; errno and status behave
 # like the real functions. Every case checks that the fake token is absent
 # from all the child printed.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 # An ASan-built probe aborts when the shim is preloaded ahead of the ASan
 # runtime; the check is the sanitizer's, not ours.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

@@ -11,9 +11,8 @@
 # through a relative path, "..", a symlinked folder, a dirfd and a symlink
 # named like the managed file. Each refused case asserts the token is absent.
 # VS_SHIM overrides the library under test (default $VS_BUILD/libvaultshim.so).
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" VS_SHIM="${VS_SHIM:-}" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+VS_KEEP="VS_SHIM" vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

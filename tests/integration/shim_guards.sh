@@ -3,9 +3,8 @@
 # constructor calls getenv before ours runs; an allowlisted node that must
 # not open its inspector on SIGUSR1; valgrind finding no error or leak in
 # ordinary processes under the shim.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 V=$VAULTCTL

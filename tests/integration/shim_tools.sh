@@ -14,9 +14,8 @@
 # bash -c, curl also from make and npm run; 20 parallel curl runs; a rotation
 # taking effect on the next run. Each granted case asserts the server saw the
 # vaulted value and the tool printed none.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"

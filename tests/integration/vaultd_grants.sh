@@ -5,9 +5,8 @@
 # next request; hostile frames leave the daemon serving.
 # Probes run in a controlled environment: the machine's own (CA bundles,
 # proxies, PYTHON* settings) must not decide what these cases test.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 chmod 711 "$VS_TMP"   # nobody reaches the socket folder inside

@@ -2,9 +2,8 @@
 # vaultd's life: refusing to start on unsafe or conflicting set-ups, a
 # passphrase vault that starts locked, unlock and reload with the human
 # factor, SIGHUP, and failing closed when the audit log cannot be written.
-[ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 bash "$0" "$@"
 . "$(dirname "$0")/../lib.sh"
+vs_clean_env "$@"
 vs_begin
 vs_trusted_dir
 V=$VAULTCTL
