@@ -11,7 +11,7 @@ if ! mount -t tmpfs -o size=512k,mode=700 tmpfs "$mnt" 2>"$VS_TMP/mount.err"; th
     not_ok "mount a small tmpfs (needs root): $(cat "$VS_TMP/mount.err")"
     vs_end; exit 1
 fi
-VS_CLEANUP_EXTRA='umount "$mnt" 2>/dev/null'
+VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }umount '$mnt' 2>/dev/null"
 export VAULT_HOME="$mnt/home"
 "$V" init --keyfile >/dev/null
 first=$(fake_token a)
