@@ -16,7 +16,7 @@
 
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
-    O_SINCE = 1 << 4, O_KDF = 1 << 5,
+    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6,
 };
 
 struct command {
@@ -41,6 +41,8 @@ static const struct command commands[] = {
     {"audit", cmd_audit, O_JSON | O_VERIFY | O_SECRET | O_SINCE, 0, 0,
      "audit [--json] [--verify] [--secret NAME] [--since TIME]",
      "show the audit log, or verify its chain (TIME: 2026-11-01, 2026-11-01T10:00:00Z, 90m, 24h, 7d)"},
+    {"run", cmd_run, O_AGENT, 1, 1 << 20, "run [--agent NAME] [--socket PATH] -- CMD [ARGS...]",
+     "run CMD (an agent, a shell, a tool) under the shim: protected names removed, the shim preloaded"},
     {"ping", cmd_ping, 0, 0, 0, "ping", "is vaultd answering? (any user may ask; prints the socket path)"},
     {"status", cmd_status, 0, 0, 0, "status", "ask the running vaultd: locked or not, policy, counts, overdue rotations"},
     {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
@@ -142,7 +144,7 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET };
+           OPT_SOCKET, OPT_AGENT };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -154,12 +156,13 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"since", required_argument, NULL, OPT_SINCE},
         {"kdf", required_argument, NULL, OPT_KDF},
         {"socket", required_argument, NULL, OPT_SOCKET},
+        {"agent", required_argument, NULL, OPT_AGENT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct { int id; unsigned bit; } owned[] = {
         {OPT_JSON, O_JSON}, {OPT_VERIFY, O_VERIFY}, {OPT_REASON, O_REASON},
-        {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF},
+        {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF}, {OPT_AGENT, O_AGENT},
     };
     optind = 1;
     opterr = 0;
@@ -191,6 +194,7 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_SECRET: c->secret = optarg; break;
         case OPT_SINCE: c->since = optarg; break;
         case OPT_KDF: c->kdf = optarg; break;
+        case OPT_AGENT: c->agent = optarg; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");
@@ -211,11 +215,22 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
     return 0;
 }
 
+static struct rlimit core_at_start;
+static bool core_saved;
+
+void ctl_restore_limits(void)
+{
+    if (core_saved)
+        (void)setrlimit(RLIMIT_CORE, &core_at_start);
+}
+
 /* A vaultctl holding a passphrase or a key must not be readable through
- * ptrace or a core file by the agent's processes of the same uid. */
+ * ptrace or a core file by the agent's processes of the same uid. The soft
+ * limit only: vaultctl run gives the command back what we started with. */
 static int harden_process(void)
 {
-    struct rlimit none = {0, 0};
+    core_saved = getrlimit(RLIMIT_CORE, &core_at_start) == 0;
+    struct rlimit none = {0, core_saved ? core_at_start.rlim_max : 0};
     if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         return vs_fail_errno(VS_EPERM, "cannot disable core dumps");
     if (sodium_init() < 0)
@@ -236,7 +251,8 @@ int vaultctl_main(int argc, char **argv)
     for (; at < argc; at++) {
         if (strcmp(argv[at], "--home") == 0 || strcmp(argv[at], "--passphrase-fd") == 0 ||
             strcmp(argv[at], "--reason") == 0 || strcmp(argv[at], "--secret") == 0 ||
-            strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0) {
+            strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0 ||
+            strcmp(argv[at], "--agent") == 0) {
             at++;
             continue;
         }

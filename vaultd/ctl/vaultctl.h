@@ -20,7 +20,7 @@ struct ctl {
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
     bool json, verify;
-    const char *reason, *secret, *since, *kdf, *socket;
+    const char *reason, *secret, *since, *kdf, *socket, *agent;
     int argc;                /* positional arguments after the command */
     char **argv;
 };
@@ -46,6 +46,10 @@ int ctl_read_value(const struct ctl *c, const char *name, uint8_t **buf, size_t 
 /* Opens the vault in c->home, asking for whatever unlocks it. */
 int ctl_open_vault(const struct ctl *c, unsigned flags, struct vs_vault **out);
 
+/* Puts back the core-dump limit vaultctl lowered for itself, before it
+ * execs a command (vaultctl run). */
+void ctl_restore_limits(void);
+
 /* An audit event for this vaultctl run. */
 struct vs_audit_event ctl_event(const char *event, const char *secret, uint32_t version, const char *reason);
 
@@ -58,6 +62,7 @@ int cmd_rm(struct ctl *c);
 int cmd_list(struct ctl *c);
 int cmd_audit(struct ctl *c);
 int cmd_ping(struct ctl *c);
+int cmd_run(struct ctl *c);
 int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);

@@ -1,0 +1,124 @@
+/* vaultctl run [--agent NAME] [--socket PATH] -- CMD [ARGS...]
+ *
+ * What scripts/vault-run does, without a shell: check that vaultd answers,
+ * drop every protected name from the environment (the index's names and
+ * patterns, the well-known list), put libvaultshim.so first in LD_PRELOAD,
+ * set VAULT_SOCKET and VAULT_AGENT, and exec CMD. */
+#include "vaultctl.h"
+
+#include "client.h"
+#include "error.h"
+#include "index.h"
+#include "paths.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SHIM_NAME "libvaultshim.so"
+
+/* $VAULTSHIM_LIB, else beside vaultctl (the build folder), else
+ * ../lib/vaultshim/ (make install). */
+static int find_shim(char *out, size_t cap)
+{
+    const char *env = getenv("VAULTSHIM_LIB");
+    if (env != NULL && env[0] == '/' && access(env, R_OK) == 0)
+        return (size_t)snprintf(out, cap, "%s", env) < cap ? 0 : VS_ETOOBIG;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return vs_fail(VS_ENOENT, "cannot find my own executable");
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return vs_fail(VS_ENOENT, "cannot find my own folder");
+    *slash = '\0';
+    static const char *const places[] = {"/" SHIM_NAME, "/../lib/vaultshim/" SHIM_NAME};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        char candidate[PATH_MAX + 64];
+        (void)snprintf(candidate, sizeof candidate, "%s%s", self, places[i]);
+        if (realpath(candidate, out) != NULL && strlen(out) < cap)
+            return 0;
+    }
+    return vs_fail(VS_ENOENT, SHIM_NAME " not found (set VAULTSHIM_LIB)");
+}
+
+static bool agent_ok(const char *agent)
+{
+    for (const char *p = agent; *p != '\0'; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '.' || *p == '-'))
+            return false;
+    return agent[0] != '\0' && strlen(agent) < 64;
+}
+
+static bool named(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+int cmd_run(struct ctl *c)
+{
+    if (c->agent != NULL && !agent_ok(c->agent))
+        return ctl_say(c, CTL_USAGE, "--agent: 1-63 of A-Z a-z 0-9 _ . -");
+    char sock[108];
+    if (c->socket != NULL ? (size_t)snprintf(sock, sizeof sock, "%s", c->socket) >= sizeof sock
+                          : vs_socket_path(sock, sizeof sock) != 0)
+        return ctl_say(c, CTL_ERROR, "socket path too long");
+    int fd = vs_client_connect(sock);
+    static uint8_t reply[VS_PROTO_MAX_FRAME + 1];
+    struct vs_msg m = {.op = 0};
+    if (fd < 0 || vs_client_simple(fd, VS_OP_PING, reply, sizeof reply, &m) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
+    }
+    close(fd);
+    char shim[PATH_MAX];
+    int rc = find_shim(shim, sizeof shim);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+
+    /* The index names what is protected; without it, the well-known list. */
+    static unsigned char index_buf[256 * 1024];
+    struct vs_index idx;
+    char index_path[160];
+    bool have_index = vs_index_path(sock, index_path, sizeof index_path) == 0 &&
+                      vs_index_load(index_path, index_buf, sizeof index_buf, &idx) == 0;
+
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **env = calloc(n + 4, sizeof *env);
+    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96];
+    if (env == NULL)
+        return ctl_fail(c, vs_fail(VS_ENOMEM, "out of memory"));
+    (void)snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
+    (void)snprintf(socket_entry, sizeof socket_entry, "VAULT_SOCKET=%s", sock);
+    size_t k = 0;
+    env[k++] = preload;
+    env[k++] = socket_entry;
+    if (c->agent != NULL) {
+        (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
+        env[k++] = agent_entry;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *e = environ[i];
+        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") ||
+            vs_index_entry_protected(have_index ? &idx : NULL, e))
+            continue;
+        env[k++] = environ[i];
+    }
+    env[k] = NULL;
+    ctl_restore_limits(); /* the agent gets the limits we were started with */
+    execvpe(c->argv[0], c->argv, env);
+    int saved = errno;
+    fprintf(stderr, "vaultctl: run: %s: %s\n", c->argv[0], strerror(saved));
+    free(env);
+    return saved == ENOENT ? 127 : 126;
+}
