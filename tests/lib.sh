@@ -166,3 +166,22 @@ rss_check() {
         check "$1" test "$2" -le "$3"
     fi
 }
+
+# vs_probe_vault: a key-file vault holding a fake api_token, and a policy
+# ($T/policy.conf) granting it as PROBE_TOKEN to a copy of the probe client
+# in the trusted folder ($T/probe). Sets V, T, api and want (the probe's
+# line for a correct grant). vaultd is not started.
+vs_probe_vault() {
+    vs_trusted_dir
+    chmod 711 "$VS_TMP" # a non-root peer reaches the socket folder inside
+    V=$VAULTCTL
+    T=$VS_TRUSTED
+    cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/probe" && chmod 755 "$T/probe"
+    "$V" init --keyfile >/dev/null
+    api=$(fake_token api)
+    printf '%s' "$api" | "$V" save api_token >/dev/null
+    printf 'tools = ( { name = "probe"; exe = "%s"; env = { PROBE_TOKEN = "api_token"; }; } );\n' "$T/probe" \
+        >"$T/policy.conf"
+    chmod 644 "$T/policy.conf"
+    want="grant PROBE_TOKEN 1 $(sha256 "$api")"
+}

@@ -14,22 +14,10 @@
 . "$(dirname "$0")/../lib.sh"
 vs_clean_env "$@"
 vs_begin
-vs_trusted_dir
-chmod 711 "$VS_TMP"
-V=$VAULTCTL
-T=$VS_TRUSTED
+vs_probe_vault
 PY=/usr/bin/python3
 HELPERS="$(cd "$(dirname "$0")/../helpers" && pwd)"
-cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/probe"; chmod 755 "$T/probe"
 cp "$HELPERS/vs_client.py" "$T/probe.py"; chmod 644 "$T/probe.py"
-"$V" init --keyfile >/dev/null
-api=$(fake_token api)
-printf '%s' "$api" | "$V" save api_token >/dev/null
-cat >"$T/policy.conf" <<CONF
-tools = ( { name = "probe"; exe = "$T/probe"; env = { PROBE_TOKEN = "api_token"; }; } );
-CONF
-chmod 644 "$T/policy.conf"
-want="grant PROBE_TOKEN 1 $(sha256 "$api")"
 check "vaultd starts" vs_start_vaultd "$T/policy.conf"
 
 fds() { ls "/proc/$VAULTD_PID/fd" 2>/dev/null | wc -l; }

@@ -9,20 +9,8 @@
 . "$(dirname "$0")/../lib.sh"
 vs_clean_env "$@"
 vs_begin
-vs_trusted_dir
-chmod 711 "$VS_TMP"
-V=$VAULTCTL
-T=$VS_TRUSTED
+vs_probe_vault
 NCLIENTS=16
-cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/probe"; chmod 755 "$T/probe"
-"$V" init --keyfile >/dev/null
-api=$(fake_token api)
-printf '%s' "$api" | "$V" save api_token >/dev/null
-cat >"$T/policy.conf" <<CONF
-tools = ( { name = "probe"; exe = "$T/probe"; env = { PROBE_TOKEN = "api_token"; }; } );
-CONF
-chmod 644 "$T/policy.conf"
-want="grant PROBE_TOKEN 1 $(sha256 "$api")"
 now_ms() { date +%s%3N; }
 
 check "vaultd starts" vs_start_vaultd "$T/policy.conf"

@@ -13,18 +13,18 @@
 
 static int add_value(struct vaultd *d, struct masks *m, const char *secret)
 {
-    for (size_t i = 0; i < m->n; i++) /* one entry per secret, not per use */
-        if (m->lens[i] == 0)
-            return 0;
-    if (m->n == VAULTD_MAX_MASKS)
-        return vs_fail(VS_ETOOBIG, "a tool names more than %d secrets", VAULTD_MAX_MASKS);
     struct vs_secret *s = vs_store_find(d->vault->store, secret);
     if (s == NULL)
         return 0; /* nothing to mask: it is refused for that reason */
+    for (size_t i = 0; i < m->n; i++) /* one entry per secret, not per use */
+        if (m->from[i] == s)
+            return 0;
+    if (m->n == VAULTD_MAX_MASKS)
+        return vs_fail(VS_ETOOBIG, "a tool names more than %d secrets", VAULTD_MAX_MASKS);
     int rc = vs_store_open_value(d->vault->store, s, &s->versions[s->nversions - 1],
                                  m->values + m->n * VS_VALUE_MAX, &m->lens[m->n]);
     if (rc == 0)
-        m->n++;
+        m->from[m->n++] = s;
     return rc;
 }
 

@@ -55,7 +55,8 @@ struct conn {
 struct masks {
     size_t n;
     size_t lens[VAULTD_MAX_MASKS];
-    uint8_t *values; /* sodium_malloc'd, n * VS_VALUE_MAX */
+    const struct vs_secret *from[VAULTD_MAX_MASKS]; /* which secret each value is */
+    uint8_t *values; /* the pool in masks.c: locked, wiped after each use */
 };
 
 struct vaultd {
