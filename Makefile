@@ -3,7 +3,8 @@
 #
 # Layout: common/ (libc only, shared by the shim and the daemon),
 # vaultd/core/ (store, audit, policy: libsodium, libconfig), vaultd/ctl/
-# (vaultctl), vaultd/daemon/ (vaultd), shim/ (libvaultshim.so). Each folder's
+# (vaultctl), vaultd/daemon/ (vaultd), vaultd/exec/ (vault-exec: masking,
+# relay), shim/ (libvaultshim.so). Each folder's
 # .c files are picked up by wildcard, so a new module needs no Makefile edit.
 
 BUILD   ?= build
@@ -19,7 +20,7 @@ CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
-BASE := -std=c11 -D_GNU_SOURCE -gdwarf-4 -fPIC -fstack-protector-strong -Icommon -Ivaultd/core -Ivaultd/daemon
+BASE := -std=c11 -D_GNU_SOURCE -gdwarf-4 -fPIC -fstack-protector-strong -Icommon -Ivaultd/core -Ivaultd/daemon -Ivaultd/exec
 ifeq ($(SAN),1)
 OPT  := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SANLD := -fsanitize=address,undefined
@@ -34,6 +35,7 @@ COMMON_SRC := $(wildcard common/*.c)
 CORE_SRC   := $(wildcard vaultd/core/*.c)
 CTL_SRC    := $(filter-out vaultd/ctl/main.c,$(wildcard vaultd/ctl/*.c))
 DAEMON_SRC := $(filter-out vaultd/daemon/main.c,$(wildcard vaultd/daemon/*.c))
+EXEC_SRC   := $(filter-out vaultd/exec/main.c,$(wildcard vaultd/exec/*.c))
 SHIM_SRC   := $(wildcard shim/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
@@ -44,11 +46,15 @@ LIBCOMMON := $(BUILD)/libvscommon.a
 LIBCORE   := $(BUILD)/libvscore.a
 LIBCTL    := $(BUILD)/libvsctl.a
 LIBDAEMON := $(BUILD)/libvsdaemon.a
-VS_LIBS   := $(LIBCTL) $(LIBDAEMON) $(LIBCORE) $(LIBCOMMON)
+LIBEXEC   := $(BUILD)/libvsexec.a
+VS_LIBS   := $(LIBCTL) $(LIBDAEMON) $(LIBEXEC) $(LIBCORE) $(LIBCOMMON)
 
 PROGRAMS := $(BUILD)/vaultctl
 ifneq ($(wildcard vaultd/daemon/main.c),)
 PROGRAMS += $(BUILD)/vaultd
+endif
+ifneq ($(wildcard vaultd/exec/main.c),)
+PROGRAMS += $(BUILD)/vault-exec
 endif
 SHIM := $(if $(SHIM_SRC),$(BUILD)/libvaultshim.so)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -73,12 +79,16 @@ $(eval $(call static_lib,$(LIBCOMMON),$(COMMON_SRC)))
 $(eval $(call static_lib,$(LIBCORE),$(CORE_SRC)))
 $(eval $(call static_lib,$(LIBCTL),$(CTL_SRC)))
 $(eval $(call static_lib,$(LIBDAEMON),$(DAEMON_SRC)))
+$(eval $(call static_lib,$(LIBEXEC),$(EXEC_SRC)))
 
 $(BUILD)/vaultctl: $(call obj,vaultd/ctl/main.c) $(VS_LIBS)
 	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
 
 $(BUILD)/vaultd: $(call obj,vaultd/daemon/main.c) $(VS_LIBS)
 	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+$(BUILD)/vault-exec: $(call obj,vaultd/exec/main.c) $(VS_LIBS)
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS) -lutil
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(VS_LIBS)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,60 @@
+/* The masking engine of vault-exec: replaces every granted value, and each
+ * encoded form of it, with "********" in a byte stream.
+ *
+ * Forms masked per value: raw; standard base64 at all three alignments of
+ * the value inside a longer base64 run (the stable inner part of each);
+ * base64url (same three alignments); hex lower and upper case; URL-encoded
+ * (percent-encoding as encodeURIComponent does it, both hex cases); and
+ * JSON-escaped (as a JSON encoder writes the string, "\/" and "\uXXXX"
+ * forms included).
+ *
+ * Rules the engine keeps:
+ *  1. Streaming: vs_masker_feed may be called with any split of the input;
+ *     the output is the same as for the input fed whole. A value split
+ *     across feeds is masked.
+ *  2. Bounded memory: the engine holds back at most the longest pattern
+ *     minus one byte; everything older is passed to the sink. Memory is
+ *     fixed at vs_masker_new and never grows with the stream.
+ *  3. One pass: a multi-pattern automaton (Aho-Corasick), not one scan per
+ *     pattern. Overlapping matches are merged into one mask.
+ *  4. Bytes that are part of no match pass through unchanged, byte for
+ *     byte (binary data included).
+ *  5. Pattern bytes live in sodium_malloc'd memory, wiped at free. Values
+ *     shorter than VS_MASK_MIN_VALUE bytes are refused at new (masking
+ *     them would be an oracle and would corrupt ordinary output).
+ */
+#ifndef VS_MASK_H
+#define VS_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VS_MASK_MIN_VALUE 4
+#define VS_MASK_REPLACEMENT "********"
+
+struct vs_mask_value {
+    const uint8_t *data;
+    size_t len;
+};
+
+struct vs_masker;
+
+/* Called with masked output, in order. Returns 0, or a VS_E* code that
+ * stops the feed (returned by vs_masker_feed/flush as is). */
+typedef int (*vs_mask_sink)(void *ctx, const uint8_t *data, size_t len);
+
+/* Builds the automaton for n values (n may be 0: everything passes).
+ * VS_EINVAL for a value shorter than VS_MASK_MIN_VALUE, VS_ENOMEM. */
+int vs_masker_new(const struct vs_mask_value *values, size_t n, struct vs_masker **out);
+/* Feeds len bytes; masked output that can no longer change goes to sink. */
+int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_sink sink, void *ctx);
+/* End of stream: emits what is held back (masked where it matches). The
+ * masker can be fed again afterwards as a fresh stream. */
+int vs_masker_flush(struct vs_masker *m, vs_mask_sink sink, void *ctx);
+/* Bytes currently held back (for tests and a relay's "nothing pending"). */
+size_t vs_masker_pending(const struct vs_masker *m);
+/* How many matches were masked so far (for the audit line). */
+uint64_t vs_masker_count(const struct vs_masker *m);
+void vs_masker_free(struct vs_masker *m);
+
+#endif
