@@ -23,6 +23,11 @@ static int reply_ok(struct vaultd *d, uint32_t id, const char *status_text, size
     return vs_msg_finish(&w, len);
 }
 
+int vaultd_reply_text(struct vaultd *d, uint32_t id, const char *text, size_t *len)
+{
+    return reply_ok(d, id, text, len);
+}
+
 int vaultd_reply_error(struct vaultd *d, uint32_t id, int code, const char *reason, size_t *len)
 {
     return vs_msg_build_error(d->reply, VS_PROTO_MAX_FRAME, id, code < 0 ? code : VS_EPROTO, reason, len);
@@ -134,6 +139,12 @@ static const struct {
     {VS_OP_UNLOCK, H_ADMIN, h_unlock},
     {VS_OP_LOCK, H_ADMIN, h_lock},
     {VS_OP_RELOAD, H_ADMIN, h_reload},
+    {VS_OP_LOCKDOWN, H_ADMIN, vaultd_h_lockdown},
+    {VS_OP_SESSION_OPEN, 0, vaultd_h_session_open},
+    {VS_OP_SESSIONS, H_ADMIN, vaultd_h_sessions},
+    {VS_OP_SESSION_END, H_ADMIN, vaultd_h_session_end},
+    {VS_OP_RELEASE, H_ADMIN, vaultd_h_release},
+    {VS_OP_USAGE, H_ADMIN, vaultd_h_usage},
 };
 
 int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
