@@ -86,6 +86,7 @@ check "lockdown exits 0 and prints the runbook of every secret in use" \
 check "lockdown: the next curl run is refused with a clear line" refused_with 'no grant: LOCKDOWN: every grant is refused'
 check "lockdown is in the audit log" grep -q '"event":"lockdown","decision":"ok".*"reason":"every grant refused"' "$VAULT_HOME/audit.log"
 check "lockdown is kept in VAULT_HOME" test -f "$VAULT_HOME/lockdown"
+check "status shows the lockdown" bash -c '"$0" status | grep -q "^LOCKDOWN: every grant is refused"' "$V"
 kill "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null
 check "vaultd restarts" vs_start_vaultd "$T/policy.conf"
 check "lockdown survives the restart: curl still refused" refused_with 'LOCKDOWN'

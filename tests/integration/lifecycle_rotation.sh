@@ -74,6 +74,7 @@ run "$V" list --json
 check "list --json: api_token overdue, rotation_days 30" grep -q '"name":"api_token".*"rotation_days":30,.*"overdue":true' "$VS_TMP/out"
 run "$V" status
 check "status counts 1 overdue" grep -q '(0 revoked, 1 overdue for rotation)' "$VS_TMP/out"
+check "status names it" grep -qx 'OVERDUE for rotation: api_token (every 30 days; vaultctl rotate api_token)' "$VS_TMP/out"
 
 # --- rotation reaches the next curl run with no restart
 check "rotate api_token to v2" bash -c 'printf "%s" "$0" | "$1" rotate api_token >/dev/null' "$api2" "$V"
@@ -99,5 +100,5 @@ check "history: v4 has no recorded use" grep -qE '^v4 .*\(no recorded use\)' "$V
 check "history of an unknown secret is one clear line" err_is 1 'history: nope: no such secret' "$V" history nope
 check "no value in vaultctl's outputs, vaultd's log or the audit log" \
     no_value_in "$VS_TMP/out" "$VS_TMP/err" "$VS_TMP/vaultd.log" "$VAULT_HOME/audit.log"
-check "the audit chain verifies" "$V" audit --verify
+check "the audit chain verifies" bash -c '"$0" audit --verify >/dev/null' "$V"
 vs_end

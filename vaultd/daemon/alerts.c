@@ -132,12 +132,15 @@ void vaultd_alerts_use(struct vaultd *d, struct conn *c, const char *secret, int
     int64_t hour = now_ms / 3600000;
     char text[400];
     const char *agent = c->agent[0] != '\0' ? c->agent : "-";
-    struct life_minute *h = counter(d->life->rate, secret, hour);
+    /* The use that crosses the line alerts, once an hour: no state to
+     * lose at a restart, and no second alert (or quarantine) for the same
+     * hour after the owner restored the secret. */
     uint64_t this_hour = vs_usage_count(u, secret, NULL, hour);
     double base = vs_usage_baseline(u, secret, hour);
     int64_t first = vs_usage_first_hour(u, secret);
-    if (!h->alerted && vs_usage_over_baseline(this_hour, base, a->multiple, a->min_uses, first >= 0 && first <= hour - 24)) {
-        h->alerted = true;
+    bool history = first >= 0 && first <= hour - 24;
+    if (vs_usage_over_baseline(this_hour, base, a->multiple, a->min_uses, history) &&
+        !vs_usage_over_baseline(this_hour - 1, base, a->multiple, a->min_uses, history)) {
         (void)snprintf(text, sizeof text, "secret %s used %llu times this hour, over %.1fx its 7-day hourly average "
                        "of %.2f (last use: agent %s, tool %s)", secret, (unsigned long long)this_hour, a->multiple, base,
                        agent, c->tool != NULL ? c->tool->name : "?");

@@ -42,7 +42,7 @@ static int h_ping(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
 static int h_status(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     (void)c;
-    char text[1024];
+    char text[4096];
     size_t secrets = 0, revoked = 0;
     if (d->vault != NULL) {
         (void)vaultd_refresh_store(d);
@@ -62,6 +62,7 @@ static int h_status(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
                      d->policy != NULL ? d->policy->n_files : 0, d->socket, d->nconns);
     if (n < 0 || (size_t)n >= sizeof text)
         return vs_fail(VS_ETOOBIG, "status text too long");
+    vaultd_life_status(d, text + n, sizeof text - (size_t)n);
     return reply_ok(d, m->id, text, len);
 }
 

@@ -146,3 +146,35 @@ void vaultd_life_denied(struct vaultd *d, struct conn *c)
     if (d->life != NULL)
         vaultd_alerts_denial(d, c, vs_now_ms());
 }
+
+void vaultd_life_status(struct vaultd *d, char *out, size_t cap)
+{
+    struct vs_buf b;
+    vs_buf_init(&b, cap > 0 ? cap - 1 : 0);
+    if (d->life != NULL && d->life->lockdown)
+        (void)vs_buf_printf(&b, "LOCKDOWN: every grant is refused (vaultctl lockdown --lift)\n");
+    for (size_t i = 0; d->life != NULL && i < d->life->n_quarantined; i++)
+        (void)vs_buf_printf(&b, "quarantined: %s (vaultctl restore %s)\n", d->life->quarantined[i],
+                            d->life->quarantined[i]);
+    int64_t now = vs_now_ms() / 1000;
+    for (size_t i = 0; d->vault != NULL && i < vs_store_count(d->vault->store); i++) {
+        const struct vs_secret *s = vs_store_at(d->vault->store, i);
+        int days = vs_policy_rotation_days(d->policy, s->name, s->rotation_days);
+        if ((int64_t)s->rotated + (int64_t)days * 86400 < now)
+            (void)vs_buf_printf(&b, "OVERDUE for rotation: %s (every %d days; vaultctl rotate %s)\n", s->name, days,
+                                s->name);
+    }
+    size_t live = 0;
+    for (size_t i = 0; d->life != NULL && i < LIFE_MAX_SESSIONS; i++)
+        live += d->life->sessions[i].used && !d->life->sessions[i].ended;
+    (void)vs_buf_printf(&b, "sessions: %zu open (vaultctl sessions)\n", live);
+    if (cap > 0) {
+        size_t n = b.err == 0 ? b.len : 0;
+        if (n > cap - 1)
+            n = cap - 1;
+        if (n > 0)
+            memcpy(out, b.data, n);
+        out[n] = '\0';
+    }
+    vs_buf_free(&b);
+}

@@ -59,7 +59,7 @@ struct lifecycle {
     bool usage_dirty;
     int64_t usage_saved_ms;
     /* once-per-period alert flags and counters, by key */
-    struct life_minute rate[LIFE_MAX_MINUTE], cap[LIFE_MAX_MINUTE], hours[LIFE_MAX_MINUTE], denials[LIFE_MAX_MINUTE];
+    struct life_minute cap[LIFE_MAX_MINUTE], hours[LIFE_MAX_MINUTE], denials[LIFE_MAX_MINUTE];
     pid_t children[LIFE_MAX_CHILDREN];
 };
 
@@ -67,6 +67,8 @@ struct lifecycle {
 int vaultd_life_start(struct vaultd *d);
 void vaultd_life_stop(struct vaultd *d);
 void vaultd_life_tick(struct vaultd *d);
+/* STATUS lines: lockdown, quarantines, overdue names, live sessions. */
+void vaultd_life_status(struct vaultd *d, char *out, size_t cap);
 int vaultd_life_decide(struct vaultd *d, struct conn *c);
 void vaultd_life_granted(struct vaultd *d, struct conn *c);
 void vaultd_life_denied(struct vaultd *d, struct conn *c);
