@@ -97,4 +97,6 @@ check "alert_command ran for each alert (rate, quarantine, cap, hours, denials)"
 check "no value in the alerts, outputs or logs" bash -c 'for v in "$0" "$1"; do ! grep -rqaF -- "$v" "$2/alerts.txt" "$2/out" "$2/pty.out" "$2/vaultd.log" "$3" "$4" || exit 1; done' \
     "$api" "$ghv" "$VS_TMP" "$VAULT_HOME/audit.log" "$VAULT_HOME/usage"
 check "the audit chain verifies" bash -c '"$0" audit --verify >/dev/null' "$V"
+kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
+check "vaultd's log has no sanitizer report (ASan build)" bash -c '! grep -qE "Sanitizer|runtime error" "$0"' "$VS_TMP/vaultd.log"
 vs_end

@@ -129,4 +129,6 @@ check "lift with the passphrase succeeds" bash -c '"$0" lockdown --lift --passph
 check "no value in any output, log or audit line" \
     no_value "$VS_TMP/out" "$VS_TMP/err" "$VS_TMP/c.out" "$VS_TMP/pty.out" "$VS_TMP/vaultd.log" "$VS_TMP/home/audit.log"
 check "the audit chain verifies" bash -c 'VAULT_HOME="$1/home" "$0" audit --verify >/dev/null' "$V" "$VS_TMP"
+kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
+check "vaultd's log has no sanitizer report (ASan build)" bash -c '! grep -qE "Sanitizer|runtime error" "$0"' "$VS_TMP/vaultd.log"
 vs_end

@@ -101,4 +101,6 @@ check "history of an unknown secret is one clear line" err_is 1 'history: nope: 
 check "no value in vaultctl's outputs, vaultd's log or the audit log" \
     no_value_in "$VS_TMP/out" "$VS_TMP/err" "$VS_TMP/vaultd.log" "$VAULT_HOME/audit.log"
 check "the audit chain verifies" bash -c '"$0" audit --verify >/dev/null' "$V"
+kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
+check "vaultd's log has no sanitizer report (ASan build)" bash -c '! grep -qE "Sanitizer|runtime error" "$0"' "$VS_TMP/vaultd.log"
 vs_end

@@ -125,4 +125,6 @@ proj_case "no agent label in a project that lists agents is refused" "$W" "" "be
 check "the unscoped api_token is granted anywhere" bash -c 'cd "$0" && "$1" ok | grep -qx "$2"' "$E" "$T/probe" "$want"
 check "no value in any output or log" bash -c 'for v in "$0" "$1"; do ! grep -rqaF -- "$v" "$2/long" "$2/orphan" "$2/out" "$2/err" "$2/vaultd.log" "$3" || exit 1; done' \
     "$api" "$proj" "$VS_TMP" "$VAULT_HOME/audit.log"
+kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
+check "vaultd's log has no sanitizer report (ASan build)" bash -c '! grep -qE "Sanitizer|runtime error" "$0"' "$VS_TMP/vaultd.log"
 vs_end

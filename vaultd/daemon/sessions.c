@@ -116,7 +116,7 @@ int vaultd_h_session_open(struct vaultd *d, struct conn *c, const struct vs_msg 
     uint8_t raw[16];
     randombytes_buf(raw, sizeof raw);
     (void)sodium_bin2hex(s->id, sizeof s->id, raw, sizeof raw);
-    (void)snprintf(s->agent, sizeof s->agent, "%s", agent);
+    (void)snprintf(s->agent, sizeof s->agent, "%.63s", agent);
     s->start_ms = vs_now_ms();
     s->pid = c->peer.pid;
     s->pidfd = (int)syscall(SYS_pidfd_open, c->peer.pid, 0);
@@ -128,7 +128,7 @@ int vaultd_h_session_open(struct vaultd *d, struct conn *c, const struct vs_msg 
             (void)close(s->pidfd);
         return vs_fail(VS_EDENIED, "SESSION_OPEN: the launcher exited or exec'd");
     }
-    (void)snprintf(c->agent, sizeof c->agent, "%s", agent);
+    (void)snprintf(c->agent, sizeof c->agent, "%.63s", agent);
     (void)snprintf(c->session, sizeof c->session, "%s", s->id);
     int logged = vaultd_log(d, c, "session", "ok", "opened", NULL, NULL);
     if (logged != 0 && d->audit_key != NULL) {
