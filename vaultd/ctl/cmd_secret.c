@@ -163,6 +163,16 @@ static int release_quarantine(struct ctl *c)
     return CTL_OK;
 }
 
+/* Does the running vaultd hold name in quarantine? (its STATUS says so;
+ * no vaultd, no quarantine in force) */
+static bool quarantined(const struct ctl *c, const char *name)
+{
+    static char text[VS_F_STATUS_TEXT_MAX + 1];
+    char line[128];
+    (void)snprintf(line, sizeof line, "\nquarantined: %s (", name);
+    return ctl_request(c, VS_OP_STATUS, NULL, text, sizeof text) == 0 && strstr(text, line) != NULL;
+}
+
 /* restore: a revoked secret is restored in the store; one that is not
  * revoked may be in vaultd's quarantine. */
 int cmd_restore(struct ctl *c)
@@ -177,7 +187,7 @@ int cmd_restore(struct ctl *c)
     vs_vault_close(v);
     if (rc != 0)
         return ctl_fail(c, rc);
-    if (sec == NULL || revoked)
+    if (sec == NULL || revoked || !quarantined(c, name))
         return change_secret(c, "restore");
     return release_quarantine(c);
 }
