@@ -111,6 +111,15 @@ check "lift at a terminal, typing lift, succeeds" /usr/bin/python3 "$HELPERS/pty
 check "the lift says grants resume" grep -q 'lockdown lifted' "$VS_TMP/pty.out"
 check "curl works after the lift" works
 check "the lockdown file is gone" test ! -e "$VAULT_HOME/lockdown"
+kill "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null
+run "$V" lockdown; rc=$?
+check "lockdown while vaultd is down records it in VAULT_HOME" \
+    bash -c '[ "$0" -eq 0 ] && grep -q "vaultd is not running: lockdown recorded" "$1" && test -f "$2/lockdown"' "$rc" "$VS_TMP/out" "$VAULT_HOME"
+check "vaultd starts" vs_start_vaultd "$T/policy.conf"
+check "and starts in lockdown: curl refused" refused_with 'LOCKDOWN'
+check "lift at a terminal again" /usr/bin/python3 "$HELPERS/pty_run.py" --transcript "$VS_TMP/pty2.out" \
+    --expect 'Type lift to confirm' "$VS_TMP/answer" -- "$V" lockdown --lift --socket "$VAULT_SOCKET"
+check "curl works again" works
 
 # --- a passphrase vault: the passphrase is the human factor
 kill "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null

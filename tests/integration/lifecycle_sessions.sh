@@ -62,6 +62,12 @@ check "the session's opening is in the audit log" grep -q "\"event\":\"session\"
 run "$V" sessions
 check "vaultctl sessions lists it: ended, since its launcher exited" grep -qE "^$sid +claude +[0-9]+ +20.* ended: its launcher exited" "$VS_TMP/out"
 
+VAULT_RUN="$(cd "$(dirname "$0")/../.." && pwd)/scripts/vault-run"
+check "vault-run --agent opens a session too (VAULT_SESSION is 32 hex in the tree)" \
+    bash -c 'cd "$2" && env -i PATH=/usr/bin:/bin HOME="$2" VAULT_SOCKET="$3" VAULTSHIM_LIB="$4" VAULTCTL="$1" \
+        "$0" --agent claude -- bash -c "echo \$VAULT_AGENT \$VAULT_SESSION" </dev/null | grep -qE "^claude [0-9a-f]{32}$"' \
+    "$VAULT_RUN" "$V" "$AH" "$VAULT_SOCKET" "$SHIM"
+
 # --- end-session while its tools run
 cat >"$T/long.sh" <<'SH'
 curl --netrc -fsS "http://127.0.0.1:$P/" >"$1/first" 2>&1

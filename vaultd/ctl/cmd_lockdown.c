@@ -5,11 +5,13 @@
 #include "ctl_life.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "proto.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int runbooks_for_all(const struct ctl *c)
 {
@@ -28,6 +30,22 @@ static int runbooks_for_all(const struct ctl *c)
     return rc;
 }
 
+/* vaultd is not running: the lockdown file alone makes the next vaultd
+ * start in lockdown (its start line and the first refusals are logged). */
+static int lockdown_offline(const struct ctl *c, char *text, size_t cap)
+{
+    int dirfd = vs_open_private_dir(c->home, 0);
+    if (dirfd < 0)
+        return dirfd;
+    static const char body[] = "lockdown set by vaultctl while vaultd was not running\n";
+    int rc = vs_write_file_atomic(dirfd, "lockdown", body, sizeof body - 1);
+    (void)close(dirfd);
+    if (rc == 0)
+        (void)snprintf(text, cap, "vaultd is not running: lockdown recorded in %.600s/lockdown; vaultd will start in "
+                                  "lockdown and refuse every grant until `vaultctl lockdown --lift`", c->home);
+    return rc;
+}
+
 int cmd_lockdown(struct ctl *c)
 {
     char text[1024];
@@ -41,6 +59,8 @@ int cmd_lockdown(struct ctl *c)
         rc = ctl_request(c, VS_OP_LOCKDOWN, &req, text, sizeof text);
     if (pass != NULL)
         sodium_free(pass);
+    if (rc == VS_EIO && !c->lift)
+        rc = lockdown_offline(c, text, sizeof text);
     if (rc != 0)
         return ctl_fail(c, rc);
     printf("%s\n", text);
