@@ -60,6 +60,15 @@ check "vaultctl usage charts uses per day and agent" \
     bash -c 'grep -qx "api_token, agent claude" "$0" && grep -qE "^  $(date -u +%Y-%m-%d) +[0-9]+ #+$" "$0"' "$VS_TMP/out"
 check "restore without a terminal is refused (key-file vault)" \
     err_is 1 'restore: this needs the owner at a terminal' setsid -w "$V" restore api_token
+cat >"$T/release.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])
+name = b"api_token"
+s.send(struct.pack("<BBHI", 1, 0x14, 0, 1) + struct.pack("<HI", 1, len(name)) + name)
+r = s.recv(65536); print("ok" if r[1] == 0x80 else "refused: " + r[8 + 6 + 4 + 6:].decode(errors="replace"))
+PY
+check "vaultd itself refuses a RELEASE from a process with no terminal" \
+    bash -c 'setsid -w /usr/bin/python3 "$0" "$1" </dev/null | grep -q "^refused: .*needs the owner at a terminal"' "$T/release.py" "$VAULT_SOCKET"
 check "still quarantined" bash -c 'VS_PROBE=agent=claude "$0" ok 2>&1 | grep -q "in quarantine"' "$T/probe"
 printf 'lift\n' >"$VS_TMP/answer"
 check "restore at a terminal lifts the quarantine" /usr/bin/python3 "$HELPERS/pty_run.py" --transcript "$VS_TMP/pty.out" \

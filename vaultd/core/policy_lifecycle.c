@@ -107,7 +107,7 @@ static int copy_strings(struct vs_pol_ld *c, const config_setting_t *s, bool (*v
     return 0;
 }
 
-/* name = "..." of a list entry, unique among the first `before` entries. */
+/* name = "..." of a list entry (uniqueness is checked by the caller). */
 static int entry_name(struct vs_pol_ld *c, const config_setting_t *g, const char *what, bool (*valid)(const char *),
                       char **out)
 {

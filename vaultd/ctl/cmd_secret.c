@@ -173,23 +173,17 @@ static bool quarantined(const struct ctl *c, const char *name)
     return ctl_request(c, VS_OP_STATUS, NULL, text, sizeof text) == 0 && strstr(text, line) != NULL;
 }
 
-/* restore: a revoked secret is restored in the store; one that is not
- * revoked may be in vaultd's quarantine. */
+/* restore: a quarantine vaultd holds (after an alert) is lifted first;
+ * otherwise the store's revocation, as before. A secret both quarantined
+ * and revoked needs restore twice: each is its own decision. */
 int cmd_restore(struct ctl *c)
 {
     const char *name = c->argv[0];
     if (!vs_secret_name_valid(name))
         return check_name(c, name);
-    struct vs_vault *v = NULL;
-    int rc = ctl_open_vault(c, 0, &v);
-    const struct vs_secret *sec = rc == 0 ? vs_store_find(v->store, name) : NULL;
-    bool revoked = sec != NULL && (sec->flags & VS_SECRET_REVOKED) != 0;
-    vs_vault_close(v);
-    if (rc != 0)
-        return ctl_fail(c, rc);
-    if (sec == NULL || revoked || !quarantined(c, name))
-        return change_secret(c, "restore");
-    return release_quarantine(c);
+    if (quarantined(c, name))
+        return release_quarantine(c);
+    return change_secret(c, "restore");
 }
 
 int cmd_rm(struct ctl *c)

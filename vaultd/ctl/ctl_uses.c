@@ -68,8 +68,10 @@ static void each_grant(struct scan *s, const struct vs_json_field *arr, const ch
         const char *q = memchr(p, '"', (size_t)(end - p));
         if (q == NULL)
             break;
-        const char *close = memchr(q + 1, '"', (size_t)(end - q - 1));
-        if (close == NULL)
+        const char *close = q + 1;
+        while (close < end && *close != '"')
+            close += *close == '\\' && close + 1 < end ? 2 : 1; /* an escaped quote is no end */
+        if (close >= end)
             break;
         char item[256];
         size_t n = (size_t)(close - q - 1);
