@@ -135,9 +135,10 @@ void vaultd_alerts_use(struct vaultd *d, struct conn *c, const char *secret, int
     /* The use that crosses the line alerts, once an hour: no state to
      * lose at a restart, and no second alert (or quarantine) for the same
      * hour after the owner restored the secret. */
-    uint64_t this_hour = vs_usage_count(u, secret, NULL, hour);
-    double base = vs_usage_baseline(u, secret, hour);
-    int64_t first = vs_usage_first_hour(u, secret);
+    uint64_t this_hour = a->multiple > 0.0 ? vs_usage_count(u, secret, NULL, hour) : 0;
+    /* the 7-day scans only once the hour is busy enough to matter */
+    double base = this_hour >= (uint64_t)a->min_uses ? vs_usage_baseline(u, secret, hour) : 0.0;
+    int64_t first = this_hour >= (uint64_t)a->min_uses ? vs_usage_first_hour(u, secret) : -1;
     bool history = first >= 0 && first <= hour - 24;
     if (vs_usage_over_baseline(this_hour, base, a->multiple, a->min_uses, history) &&
         !vs_usage_over_baseline(this_hour - 1, base, a->multiple, a->min_uses, history)) {
