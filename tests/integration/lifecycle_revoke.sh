@@ -72,6 +72,7 @@ run "$V" drill api_token; rc=$?
 check "drill exits 0" test "$rc" -eq 0
 check "drill says it is a dry run and walks the runbook" \
     bash -c 'grep -q "^DRILL for api_token" "$0" && grep -q "EMERGENCY RUNBOOK: api_token (DRILL" "$0" && grep -q "vaultctl audit --secret api_token --since 20" "$0"' "$VS_TMP/out"
+check "the drill's step 1 is not done, only named" grep -q '1. (a drill: not done) Stop its use here: vaultctl revoke api_token' "$VS_TMP/out"
 check "drill: the store is byte for byte unchanged" test "$(sha256sum <"$VAULT_HOME/store")" = "$store_before"
 check "drill: exactly one audit line more, a drill line" \
     bash -c '[ "$(wc -l <"$0")" -eq $(($1 + 1)) ] && tail -1 "$0" | grep -q "\"event\":\"drill\",\"decision\":\"ok\".*\"secret\":\"api_token\""' \
@@ -83,6 +84,8 @@ check "drill of an unknown secret is one clear line" err_is 1 'drill: nope: no s
 run "$V" lockdown; rc=$?
 check "lockdown exits 0 and prints the runbook of every secret in use" \
     bash -c '[ "$0" -eq 0 ] && grep -q "refused until" "$1" && grep -q "EMERGENCY RUNBOOK: api_token" "$1"' "$rc" "$VS_TMP/out"
+check "the lockdown runbook says step 1 is done for every secret, and how to keep this one stopped" \
+    grep -q '1. Done: lockdown; .* vaultctl revoke api_token' "$VS_TMP/out"
 check "lockdown: the next curl run is refused with a clear line" refused_with 'no grant: LOCKDOWN: every grant is refused'
 check "lockdown is in the audit log" grep -q '"event":"lockdown","decision":"ok".*"reason":"every grant refused"' "$VAULT_HOME/audit.log"
 check "lockdown is kept in VAULT_HOME" test -f "$VAULT_HOME/lockdown"

@@ -26,6 +26,6 @@ int cmd_drill(struct ctl *c)
         return ctl_fail(c, rc);
     printf("DRILL for %s: what `vaultctl revoke %s` would do and what you would do next. Nothing is changed.\n", name,
            name);
-    rc = ctl_runbook(c, name, true);
+    rc = ctl_runbook(c, name, CTL_AFTER_DRILL);
     return rc != 0 ? ctl_fail(c, rc) : CTL_OK;
 }

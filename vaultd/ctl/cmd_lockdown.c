@@ -22,7 +22,7 @@ static int runbooks_for_all(const struct ctl *c)
         for (size_t k = 0; k < i; k++)
             seen = seen || strcmp(u.groups[k].secret, u.groups[i].secret) == 0;
         if (!seen)
-            rc = ctl_runbook(c, u.groups[i].secret, false);
+            rc = ctl_runbook(c, u.groups[i].secret, CTL_AFTER_LOCKDOWN);
     }
     if (rc == 0 && u.n == 0)
         printf("No secret has a recorded grant: nothing to review.\n");

@@ -140,7 +140,7 @@ int cmd_revoke(struct ctl *c)
     int rc = change_secret(c, "revoke");
     if (rc != CTL_OK)
         return rc;
-    rc = ctl_runbook(c, c->argv[0], false);
+    rc = ctl_runbook(c, c->argv[0], CTL_AFTER_REVOKE);
     return rc != 0 ? ctl_fail(c, rc) : CTL_OK;
 }
 

@@ -113,8 +113,9 @@ int ctl_human_factor(const struct ctl *c, uint8_t **pass, size_t *pass_len)
     return 0;
 }
 
-int ctl_runbook(const struct ctl *c, const char *secret, bool drill)
+int ctl_runbook(const struct ctl *c, const char *secret, enum ctl_runbook_after after)
 {
+    bool drill = after == CTL_AFTER_DRILL;
     struct ctl_uses u;
     int rc = ctl_uses_scan(c, secret, &u);
     if (rc != 0)
@@ -137,9 +138,14 @@ int ctl_runbook(const struct ctl *c, const char *secret, bool drill)
     else
         (void)snprintf(since, sizeof since, "90d");
     printf("Steps:\n");
-    printf("  1. %s\n", drill ? "(skipped in a drill) stop its use here: vaultctl revoke " : "Done: revoked here; every grant of it is refused from the next request.");
-    if (drill)
-        printf("     %s\n", secret);
+    if (after == CTL_AFTER_REVOKE)
+        printf("  1. Done: revoked here; every grant of it is refused from the next request.\n");
+    else if (after == CTL_AFTER_LOCKDOWN)
+        printf("  1. Done: lockdown; no grant of any secret leaves vaultd. To keep this one stopped after the lift: "
+               "vaultctl revoke %s\n", secret);
+    else
+        printf("  1. (a drill: not done) Stop its use here: vaultctl revoke %s (or vaultctl lockdown for all)\n",
+               secret);
     printf("  2. Revoke it at the provider that issued it (its web console or API), so the leaked value is dead "
            "everywhere, not only here.\n");
     printf("  3. Rotate it here with the new value from the provider: vaultctl rotate %s   then: vaultctl restore %s\n",

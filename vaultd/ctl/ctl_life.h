@@ -56,8 +56,9 @@ int ctl_request(const struct ctl *c, uint8_t op, const struct ctl_req *req, char
  * terminal and the typed word "lift" on a key-file vault. */
 int ctl_human_factor(const struct ctl *c, uint8_t **pass, size_t *pass_len);
 
-/* The emergency runbook for one secret, to stdout. drill: nothing was
- * changed (a dry run). */
-int ctl_runbook(const struct ctl *c, const char *secret, bool drill);
+/* The emergency runbook for one secret, to stdout, after what was done:
+ * a revoke, a lockdown, or nothing (a drill, a dry run). */
+enum ctl_runbook_after { CTL_AFTER_REVOKE, CTL_AFTER_LOCKDOWN, CTL_AFTER_DRILL };
+int ctl_runbook(const struct ctl *c, const char *secret, enum ctl_runbook_after after);
 
 #endif
