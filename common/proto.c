@@ -29,6 +29,7 @@ static const struct {
     {VS_F_COUNT, K_U32, 4, 4, "COUNT"},
     {VS_F_VERSION, K_U32, 4, 4, "VERSION"},
     {VS_F_STATUS_TEXT, K_TEXT, 0, VS_F_STATUS_TEXT_MAX, "STATUS_TEXT"},
+    {VS_F_LIFT, K_U32, 4, 4, "LIFT"},
 };
 
 static const struct {
@@ -39,6 +40,8 @@ static const struct {
     {VS_OP_STATUS, "STATUS"}, {VS_OP_UNLOCK, "UNLOCK"},   {VS_OP_LOCK, "LOCK"},
     {VS_OP_RELOAD, "RELOAD"}, {VS_OP_PING, "PING"},       {VS_OP_OK, "OK"},
     {VS_OP_ERROR, "ERROR"},   {VS_OP_GRANT_LIST, "GRANT_LIST"},
+    {VS_OP_LOCKDOWN, "LOCKDOWN"}, {VS_OP_SESSION_OPEN, "SESSION_OPEN"}, {VS_OP_SESSIONS, "SESSIONS"},
+    {VS_OP_SESSION_END, "SESSION_END"}, {VS_OP_RELEASE, "RELEASE"}, {VS_OP_USAGE, "USAGE"},
 };
 
 #define REQUIRED 0x1u
@@ -56,6 +59,13 @@ static const struct {
     {VS_OP_RENDER_FILE, VS_F_PATH, REQUIRED},
     {VS_OP_UNLOCK, VS_F_PASSPHRASE, 0}, /* a key-file vault unlocks without one */
     {VS_OP_RELOAD, VS_F_PASSPHRASE, 0},
+    {VS_OP_LOCKDOWN, VS_F_LIFT, 0},
+    {VS_OP_LOCKDOWN, VS_F_PASSPHRASE, 0},
+    {VS_OP_SESSION_OPEN, VS_F_AGENT, REQUIRED},
+    {VS_OP_SESSION_END, VS_F_SESSION, REQUIRED},
+    {VS_OP_RELEASE, VS_F_NAME, REQUIRED},
+    {VS_OP_RELEASE, VS_F_PASSPHRASE, 0},
+    {VS_OP_USAGE, VS_F_NAME, 0},
     {VS_OP_OK, VS_F_PATH, 0},
     {VS_OP_OK, VS_F_FILE_DATA, 0},
     {VS_OP_OK, VS_F_COUNT, 0},

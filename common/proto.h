@@ -49,6 +49,13 @@ enum vs_op {
     VS_OP_LOCK = 0x06,
     VS_OP_RELOAD = 0x07,      /* PASSPHRASE? */
     VS_OP_PING = 0x08,
+    /* 0x10-0x1f: key lifecycle (docs/lifecycle.md) */
+    VS_OP_LOCKDOWN = 0x10,     /* LIFT? PASSPHRASE?: refuse every grant, or lift that */
+    VS_OP_SESSION_OPEN = 0x11, /* AGENT: OK carries SESSION */
+    VS_OP_SESSIONS = 0x12,     /* OK carries STATUS_TEXT */
+    VS_OP_SESSION_END = 0x13,  /* SESSION */
+    VS_OP_RELEASE = 0x14,      /* NAME PASSPHRASE?: lift a quarantine */
+    VS_OP_USAGE = 0x15,        /* NAME?: OK carries STATUS_TEXT */
     VS_OP_OK = 0x80,          /* PATH? FILE_DATA? COUNT? VERSION? SESSION? STATUS_TEXT? */
     VS_OP_ERROR = 0x81,       /* ERRCODE, REASON? */
     VS_OP_GRANT_LIST = 0x82,  /* (NAME VALUE VERSION)* and PATH*, see rule 4 */
@@ -67,6 +74,7 @@ enum vs_field {
     VS_F_COUNT = 10,       /* u32 */
     VS_F_VERSION = 11,     /* u32 */
     VS_F_STATUS_TEXT = 12, /* text 0..16384 */
+    VS_F_LIFT = 21,        /* u32: 1 lifts a lockdown */
 };
 
 #define VS_F_NAME_MAX 255

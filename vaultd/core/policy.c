@@ -344,7 +344,8 @@ static int parse_file(struct vs_pol_ld *c, const config_setting_t *g, struct vs_
 
 static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
 {
-    static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces"};
+    static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces",
+                                       "secrets", "agents", "projects", "alerts"};
     struct vs_policy *p = c->p;
     int rc = vs_pol_check_keys(c, root, "the policy", keys, sizeof keys / sizeof keys[0]);
     const config_setting_t *s;
@@ -383,6 +384,8 @@ static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
     }
     if (rc == 0)
         rc = vs_policy_build_protect(p);
+    if (rc == 0)
+        rc = vs_pol_lifecycle(c, root);
     return rc;
 }
 
@@ -489,6 +492,7 @@ int vs_policy_load_string(const char *text, const char *source_name,
         return vs_fail(VS_ENOMEM, "policy: out of memory");
     p->rotation_days = 90;
     p->keep_versions = 5;
+    vs_policy_life_defaults(&p->life);
     p->source = strdup(src);
     if (p->source == NULL) {
         vs_policy_free(p);

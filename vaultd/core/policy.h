@@ -17,6 +17,7 @@
 #define VS_POLICY_H
 
 #include "argglob.h"
+#include "policy_lifecycle.h"
 #include "template.h"
 
 #include <stdbool.h>
@@ -82,6 +83,7 @@ struct vs_policy {
     struct vs_policy_tool_key *tool_index;
     size_t n_tool_index;
     size_t *file_by_path; /* indices into files, sorted by path */
+    struct vs_policy_life life; /* secrets, agents, projects, alerts (policy_lifecycle.h) */
 };
 
 /* Is a secret name in the vault? Return true if so. */

@@ -19,7 +19,7 @@ struct ctl {
     bool keyfile_given;      /* --keyfile[=PATH] */
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
-    bool json, verify;
+    bool json, verify, lift;
     const char *reason, *secret, *since, *kdf, *socket, *agent;
     int argc;                /* positional arguments after the command */
     char **argv;
@@ -67,5 +67,12 @@ int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);
 int cmd_reload(struct ctl *c);
+int cmd_check(struct ctl *c);
+int cmd_history(struct ctl *c);
+int cmd_drill(struct ctl *c);
+int cmd_lockdown(struct ctl *c);
+int cmd_sessions(struct ctl *c);
+int cmd_end_session(struct ctl *c);
+int cmd_usage(struct ctl *c);
 
 #endif

@@ -191,6 +191,8 @@ int main(int argc, char **argv)
         rc = default_paths(&d);
     if (rc == 0)
         rc = start(&d);
+    if (rc == 0)
+        rc = vaultd_life_start(&d);
     if (rc != 0) {
         vaultd_say("%s", vs_last_error(rc));
         vaultd_shutdown(&d);
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
         vaultd_say("%s", vs_last_error(rc));
     (void)vaultd_log(&d, NULL, "stop", "ok", NULL, NULL, NULL);
     vaultd_shutdown(&d);
+    vaultd_life_stop(&d);
     vaultd_lock(&d);
     vs_policy_free(d.policy);
     sodium_free(d.reply);

@@ -314,6 +314,7 @@ int vaultd_run(struct vaultd *d)
         }
         if (vs_now_ms() - last_sweep > 1000) {
             sweep_idle(d);
+            vaultd_life_tick(d);
             last_sweep = vs_now_ms();
         }
     }

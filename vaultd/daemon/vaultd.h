@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "vault.h"
+#include "lifecycle.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -82,6 +83,7 @@ struct vaultd {
     uint8_t *reply;             /* sodium_malloc'd frame buffer, wiped after each send */
     bool stop;
     bool full_logged;
+    struct lifecycle *life;     /* lockdown, sessions, usage, alerts (lifecycle.h) */
 };
 
 /* state.c */
