@@ -16,7 +16,8 @@
 
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
-    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6,
+    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_APPLY = 1 << 7, O_UNDO = 1 << 8,
+    O_STAGED = 1 << 9, O_HISTORY = 1 << 10, O_HOOK = 1 << 11,
 };
 
 struct command {
@@ -48,6 +49,11 @@ static const struct command commands[] = {
     {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
     {"lock", cmd_lock, 0, 0, 0, "lock", "make the running vaultd wipe its keys; every grant stops until unlock"},
     {"reload", cmd_reload, 0, 0, 0, "reload", "make vaultd re-read its policy (a passphrase vault asks for the passphrase)"},
+    {"import", cmd_import, O_APPLY | O_UNDO, 0, 1 << 16, "import [--apply] [--undo] [PATH...]",
+     "move credentials out of ~/.npmrc, ~/.netrc, ~/.aws/credentials, .env files, profiles...: a plan, or --apply"},
+    {"scan", cmd_scan, O_STAGED | O_HISTORY | O_HOOK, 0, 1 << 16,
+     "scan [PATH...] [--staged] [--history] [--install-hook]",
+     "find vaulted values (raw, base64, hex, URL-encoded) in files or git; exit 1 on a find"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -144,7 +150,7 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET, OPT_AGENT };
+           OPT_SOCKET, OPT_AGENT, OPT_APPLY, OPT_UNDO, OPT_STAGED, OPT_HISTORY, OPT_HOOK };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -157,12 +163,19 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"kdf", required_argument, NULL, OPT_KDF},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"agent", required_argument, NULL, OPT_AGENT},
+        {"apply", no_argument, NULL, OPT_APPLY},
+        {"undo", no_argument, NULL, OPT_UNDO},
+        {"staged", no_argument, NULL, OPT_STAGED},
+        {"history", no_argument, NULL, OPT_HISTORY},
+        {"install-hook", no_argument, NULL, OPT_HOOK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct { int id; unsigned bit; } owned[] = {
         {OPT_JSON, O_JSON}, {OPT_VERIFY, O_VERIFY}, {OPT_REASON, O_REASON},
         {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF}, {OPT_AGENT, O_AGENT},
+        {OPT_APPLY, O_APPLY}, {OPT_UNDO, O_UNDO}, {OPT_STAGED, O_STAGED}, {OPT_HISTORY, O_HISTORY},
+        {OPT_HOOK, O_HOOK},
     };
     optind = 1;
     opterr = 0;
@@ -195,6 +208,11 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_SINCE: c->since = optarg; break;
         case OPT_KDF: c->kdf = optarg; break;
         case OPT_AGENT: c->agent = optarg; break;
+        case OPT_APPLY: c->apply = true; break;
+        case OPT_UNDO: c->undo = true; break;
+        case OPT_STAGED: c->staged = true; break;
+        case OPT_HISTORY: c->history = true; break;
+        case OPT_HOOK: c->install_hook = true; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");

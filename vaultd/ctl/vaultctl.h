@@ -20,6 +20,8 @@ struct ctl {
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
     bool json, verify;
+    bool apply, undo;                   /* import */
+    bool staged, history, install_hook; /* scan */
     const char *reason, *secret, *since, *kdf, *socket, *agent;
     int argc;                /* positional arguments after the command */
     char **argv;
@@ -67,5 +69,7 @@ int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);
 int cmd_reload(struct ctl *c);
+int cmd_import(struct ctl *c);
+int cmd_scan(struct ctl *c);
 
 #endif
