@@ -98,6 +98,10 @@ int imp_build_after(struct imp_file *f)
     }
     if (pos < f->len)
         (void)vs_buf_put(&out, f->data + pos, f->len - pos);
+    /* a file that ended bare still does when its last lines were cut */
+    bool bare = f->len > 0 && f->data[f->len - 1] != '\n';
+    if (bare && out.err == 0 && out.len > 0 && out.data[out.len - 1] == '\n')
+        out.len -= out.len > 1 && out.data[out.len - 2] == '\r' ? 2 : 1;
     /* template: values replaced by placeholders (credential files only) */
     bool credential_file = f->kind != IMP_ENV && f->kind != IMP_PROFILE;
     bool literal_braces = memmem(f->data, f->len, "{{", 2) != NULL || memchr(f->data, 0, f->len) != NULL;
