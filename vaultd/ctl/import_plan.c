@@ -139,7 +139,8 @@ int imp_plan(struct imp_files *files, imp_name_taken_fn taken, imp_value_known_f
 {
     for (size_t i = 0; i < files->n; i++) {
         struct imp_file *f = &files->v[i];
-        qsort(f->finds.v, f->finds.n, sizeof f->finds.v[0], cmp_cut);
+        if (f->finds.n > 1)
+            qsort(f->finds.v, f->finds.n, sizeof f->finds.v[0], cmp_cut);
         for (size_t k = 0; k < f->finds.n; k++) {
             int rc = name_find(files, i, k, taken, known, ctx);
             if (rc != 0)
