@@ -146,15 +146,38 @@ check "the audit log has one import line, names only, and verifies" bash -c '
     "$0" audit --json | grep "\"event\":\"import\"" | grep -q "\"secrets\":\[\"npm.registry.npmjs.org.token\"" &&
     "$0" audit --verify >/dev/null' "$V"
 
-# The snippet loads in a real vaultd.
+# The snippet loads in a real vaultd; with a probe tool added to it, the
+# shim serves the rewritten credential files to that tool with exactly the
+# bytes they had before the import, and to anything else nothing.
 vs_trusted_dir
+chmod 711 "$VS_TMP"
 cp "$VAULT_HOME/import-policy-1.conf" "$VS_TRUSTED/policy.conf"; chmod 644 "$VS_TRUSTED/policy.conf"
-check "vaultd starts with the snippet as its policy" vs_start_vaultd "$VS_TRUSTED/policy.conf"
+check "vaultd starts with the snippet alone as its policy" vs_start_vaultd "$VS_TRUSTED/policy.conf"
 check "... and reports it loaded, with no error" bash -c '"$0" status --socket "$VAULT_SOCKET" | grep -qi "policy" &&
     ! grep -qiE "error|refused|invalid" "$1"' "$V" "$VS_TMP/vaultd.log"
 kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
+export -n -f snapshot home_files vault_state # vaultd refuses tools with exported functions
+cp "$VS_BUILD/tests/helpers/shim-probe" "$VS_TRUSTED/probe"; chmod 755 "$VS_TRUSTED/probe"
+sed "s|^tools = (\$|tools = (\n  { name = \"probe\"; exe = \"$VS_TRUSTED/probe\"; files = [ \"import_aws\", \"import_npmrc\", \"import_netrc\", \"import_docker\" ]; },|" \
+    "$VAULT_HOME/import-policy-1.conf" >"$VS_TRUSTED/policy2.conf"; chmod 644 "$VS_TRUSTED/policy2.conf"
+check "vaultd starts with the snippet and a probe tool" vs_start_vaultd "$VS_TRUSTED/policy2.conf" --shim "$VS_BUILD/libvaultshim.so"
+served_as_before() {
+    local f want size out
+    for f in .aws/credentials .npmrc .netrc .docker/config.json; do
+        want=$(grep " $HOME/$f\$" <<<"$before" | cut -d' ' -f1)
+        out=$(LD_PRELOAD="$VS_BUILD/libvaultshim.so" VAULT_SOCKET="$VAULT_SOCKET" "$VS_TRUSTED/probe" "$HOME/$f" | grep "^open ")
+        [[ $out == "open ok $want "* ]] || { diag "$f: served ${out:0:90}"; return 1; }
+    done
+}
+check "the granted tool reads each rewritten file as it was, byte for byte" served_as_before
+cp "$VS_BUILD/tests/helpers/shim-probe" "$VS_TMP/probe-copy"
+check "any other process gets ENOENT for them" bash -c '
+    out=$(LD_PRELOAD="$0" VAULT_SOCKET="$VAULT_SOCKET" "$1" "$2" | grep "^open ") && [ "$out" = "open ENOENT" ]' \
+    "$VS_BUILD/libvaultshim.so" "$VS_TMP/probe-copy" "$HOME/.aws/credentials"
+kill "$VAULTD_PID" 2>/dev/null; wait "$VAULTD_PID" 2>/dev/null
 
 # Idempotent.
+export -f snapshot home_files vault_state
 after=$(snapshot); vstate=$(vault_state)
 run "$V" import --apply
 check "a second --apply finds nothing" grep -q "^nothing to import" "$VS_TMP/out"

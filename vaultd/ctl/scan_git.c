@@ -44,12 +44,18 @@ static int spawn(char *const argv[], bool with_stdin, struct child *ch)
     int rc = find_git(git, sizeof git);
     if (rc != 0)
         return rc;
-    int to[2] = {-1, -1}, from[2];
-    if (pipe2(from, O_CLOEXEC) != 0 || (with_stdin && pipe2(to, O_CLOEXEC) != 0))
-        return vs_fail_errno(VS_EIO, "pipe");
-    pid_t pid = fork();
-    if (pid < 0)
-        return vs_fail_errno(VS_EIO, "fork");
+    int to[2] = {-1, -1}, from[2] = {-1, -1};
+    pid_t pid = -1;
+    if (pipe2(from, O_CLOEXEC) != 0 || (with_stdin && pipe2(to, O_CLOEXEC) != 0) || (pid = fork()) < 0) {
+        rc = vs_fail_errno(VS_EIO, "start git");
+        for (int i = 0; i < 2; i++) {
+            if (from[i] >= 0)
+                close(from[i]);
+            if (to[i] >= 0)
+                close(to[i]);
+        }
+        return rc;
+    }
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDONLY);
         if (dup2(with_stdin ? to[0] : devnull, 0) < 0 || dup2(from[1], 1) < 0)
