@@ -112,6 +112,8 @@ check "--apply imports 19 values from 12 files" grep -q "^imported 19 values fro
 check "--apply prints no form of any value" none_of_values_in "$VS_TMP/out" "$VS_TMP/err"
 check "no form of any value is left in the home or the vault folder (store included, it is sealed)" \
     none_of_values_in "$HOME" "$VAULT_HOME"
+check "vaultctl scan (every form: base64 at 3 alignments, hex both cases, URL-encoded) finds none in the home or the vault folder" \
+    "$V" scan "$HOME" "$VAULT_HOME"
 check "no temp, backup or swap file is left" bash -c '! find "$0" "$1" \( -name "*~" -o -name "*.swp" -o -name "*.bak" \
     -o -name "*.vaultshim-import.*" -o -name "*.tmp*" \) | grep -q .' "$HOME" "$VAULT_HOME"
 check "the untouched files (.git, node_modules) still hold theirs" bash -c '

@@ -14,7 +14,6 @@
 
 struct pattern {
     size_t off, len; /* in the arena */
-    uint32_t key;    /* first 4 bytes */
     int32_t next;    /* chain in the bucket; -1 ends */
     uint32_t secret; /* index into names */
     const char *form;
@@ -103,8 +102,7 @@ static int keep(struct scan_set *s, size_t off, size_t len, uint32_t secret, con
         s->pats = p;
         s->cap = cap;
     }
-    s->pats[s->n++] = (struct pattern){.off = off, .len = len, .key = load32(s->arena + off), .next = -1,
-                                       .secret = secret, .form = form};
+    s->pats[s->n++] = (struct pattern){.off = off, .len = len, .next = -1, .secret = secret, .form = form};
     s->arena_len = off + len;
     return 0;
 }
@@ -210,7 +208,7 @@ int scan_set_seal(struct scan_set *s)
         return vs_fail(VS_ENOMEM, "out of memory");
     memset(s->buckets, 0xff, ((size_t)1 << bits) * sizeof *s->buckets);
     for (size_t i = 0; i < s->n; i++) {
-        uint32_t b = bucket_of(s, s->pats[i].key);
+        uint32_t b = bucket_of(s, load32(s->arena + s->pats[i].off));
         s->pats[i].next = s->buckets[b];
         s->buckets[b] = (int32_t)i;
     }
@@ -252,7 +250,9 @@ int scan_buffer(const struct scan_set *s, const uint8_t *text, size_t len, scan_
         uint32_t key = load32(text + i);
         for (int32_t p = s->buckets[bucket_of(s, key)]; p >= 0; p = s->pats[p].next) {
             const struct pattern *pt = &s->pats[p];
-            if (pt->key != key || pt->len > len - i || memcmp(s->arena + pt->off, text + i, pt->len) != 0)
+            /* no copy of a pattern's bytes outside the locked arena, so
+             * the first 4 are compared there too */
+            if (pt->len > len - i || memcmp(s->arena + pt->off, text + i, pt->len) != 0)
                 continue;
             for (; counted < i; counted++)
                 line += text[counted] == '\n';
