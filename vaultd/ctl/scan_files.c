@@ -18,9 +18,11 @@
 
 #define DEPTH_MAX 64
 
-static int scan_file(const struct scan_set *s, int dirfd, const char *name, const char *shown, size_t *finds)
+/* follow: a path the user named (a symlink is followed); in a walk, never. */
+static int scan_file(const struct scan_set *s, int dirfd, const char *name, const char *shown, bool follow,
+                     size_t *finds)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int fd = openat(dirfd, name, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == EACCES || errno == ELOOP || errno == ENXIO) {
             fprintf(stderr, "vaultctl: scan: %s: skipped (%s)\n", shown, strerror(errno));
@@ -84,7 +86,7 @@ static int scan_dir(const struct scan_set *s, int fd, const char *shown, int dep
             }
             rc = scan_dir(s, sfd, sub, depth + 1, finds);
         } else if (S_ISREG(sb.st_mode)) {
-            rc = scan_file(s, dirfd(d), n, sub, finds);
+            rc = scan_file(s, dirfd(d), n, sub, false, finds);
         }
     }
     closedir(d);
@@ -102,7 +104,7 @@ int scan_paths(const struct scan_set *s, int npaths, char **paths, size_t *finds
     int rc = 0;
     for (int i = 0; rc == 0 && i < npaths; i++) {
         struct stat sb;
-        if (lstat(paths[i], &sb) != 0)
+        if (stat(paths[i], &sb) != 0)
             return vs_fail_errno(VS_ENOENT, "%s", paths[i]);
         if (S_ISDIR(sb.st_mode)) {
             int fd = open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -114,7 +116,7 @@ int scan_paths(const struct scan_set *s, int npaths, char **paths, size_t *finds
                            paths[i]);
             rc = scan_dir(s, fd, shown, 0, finds);
         } else {
-            rc = scan_file(s, AT_FDCWD, paths[i], paths[i], finds);
+            rc = scan_file(s, AT_FDCWD, paths[i], paths[i], true, finds);
         }
     }
     return rc;
