@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool blank(uint8_t c)
+static bool env_blank(uint8_t c)
 {
     return c == ' ' || c == '\t';
 }
@@ -29,14 +29,14 @@ int imp_parse_env(const uint8_t *text, size_t len, bool profile, uint8_t *buf, s
     size_t pos = 0;
     while (imp_next_line(text, len, &pos, &l)) {
         size_t p = l.off, end = l.off + l.len;
-        while (p < end && blank(text[p]))
+        while (p < end && env_blank(text[p]))
             p++;
         size_t start = p;
         bool exported = false;
-        if (end - p > 7 && memcmp(text + p, "export", 6) == 0 && blank(text[p + 6])) {
+        if (end - p > 7 && memcmp(text + p, "export", 6) == 0 && env_blank(text[p + 6])) {
             exported = true;
             p += 7;
-            while (p < end && blank(text[p]))
+            while (p < end && env_blank(text[p]))
                 p++;
         }
         if (profile && !exported)
@@ -48,13 +48,13 @@ int imp_parse_env(const uint8_t *text, size_t len, bool profile, uint8_t *buf, s
         if (nl == 0 || nl > IMP_ENV_NAME_MAX)
             continue;
         if (!profile)
-            while (p < end && blank(text[p]))
+            while (p < end && env_blank(text[p]))
                 p++;
         if (p >= end || text[p] != '=')
             continue;
         p++;
         if (!profile)
-            while (p < end && blank(text[p]))
+            while (p < end && env_blank(text[p]))
                 p++;
         char name[IMP_ENV_NAME_MAX + 1];
         (void)snprintf(name, sizeof name, "%.*s", (int)nl, (const char *)text + ns);
