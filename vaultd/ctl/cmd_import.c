@@ -139,6 +139,18 @@ static int add_secrets(struct vs_store *s, const struct imp_files *files, uint64
     return 0;
 }
 
+static int unchanged_since_read(const struct imp_file *f)
+{
+    uint8_t *now = NULL;
+    size_t len = 0;
+    struct imp_stat st;
+    int rc = imp_read_file(f->path, &now, &len, &st);
+    if (rc == 0 && (len != f->len || sodium_memcmp(now, f->data, len) != 0))
+        rc = vs_fail(VS_EEXIST, "%s changed while the import ran", f->shown);
+    sodium_free(now);
+    return rc;
+}
+
 /* Put back the files already renamed when a later rename failed. */
 static void roll_back_files(struct imp_files *files, size_t upto)
 {
@@ -162,6 +174,10 @@ static int apply(struct ctl *c, struct vs_vault *v, struct imp_files *files, con
     for (size_t i = 0; rc == 0 && i < files->n; i++)
         if (files->v[i].finds.n > 0)
             rc = imp_stage(&files->v[i], files->v[i].after, files->v[i].after_len);
+    /* a file edited since it was read would lose that edit: stop */
+    for (size_t i = 0; rc == 0 && i < files->n; i++)
+        if (files->v[i].finds.n > 0)
+            rc = unchanged_since_read(&files->v[i]);
     /* 2. the policy snippet, 3. the vault: values and backups, one commit */
     if (rc == 0)
         rc = imp_policy_snippet(files, pw_home, &snippet);
