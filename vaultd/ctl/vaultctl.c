@@ -16,7 +16,8 @@
 
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
-    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_LIFT = 1 << 7,
+    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_LIFT = 1 << 7, O_APPLY = 1 << 8,
+    O_UNDO = 1 << 9, O_STAGED = 1 << 10, O_HISTORY = 1 << 11, O_HOOK = 1 << 12,
 };
 
 struct command {
@@ -56,6 +57,11 @@ static const struct command commands[] = {
     {"sessions", cmd_sessions, 0, 0, 0, "sessions", "list the agent sessions vaultd knows (vault-run --agent NAME)"},
     {"end-session", cmd_end_session, 0, 1, 1, "end-session ID", "refuse every grant for session ID from now on"},
     {"usage", cmd_usage, 0, 0, 1, "usage [NAME]", "uses per day and agent for the last 8 days, as a text chart"},
+    {"import", cmd_import, O_APPLY | O_UNDO, 0, 1 << 16, "import [--apply] [--undo] [PATH...]",
+     "move credentials out of ~/.npmrc, ~/.netrc, ~/.aws/credentials, .env files, profiles...: a plan, or --apply"},
+    {"scan", cmd_scan, O_STAGED | O_HISTORY | O_HOOK, 0, 1 << 16,
+     "scan [PATH...] [--staged] [--history] [--install-hook]",
+     "find vaulted values (raw, base64, hex, URL-encoded) in files or git; exit 1 on a find"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -152,7 +158,7 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET, OPT_AGENT, OPT_LIFT };
+           OPT_SOCKET, OPT_AGENT, OPT_LIFT, OPT_APPLY, OPT_UNDO, OPT_STAGED, OPT_HISTORY, OPT_HOOK };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -166,6 +172,11 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"agent", required_argument, NULL, OPT_AGENT},
         {"lift", no_argument, NULL, OPT_LIFT},
+        {"apply", no_argument, NULL, OPT_APPLY},
+        {"undo", no_argument, NULL, OPT_UNDO},
+        {"staged", no_argument, NULL, OPT_STAGED},
+        {"history", no_argument, NULL, OPT_HISTORY},
+        {"install-hook", no_argument, NULL, OPT_HOOK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -173,6 +184,8 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {OPT_JSON, O_JSON}, {OPT_VERIFY, O_VERIFY}, {OPT_REASON, O_REASON},
         {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF}, {OPT_AGENT, O_AGENT},
         {OPT_LIFT, O_LIFT},
+        {OPT_APPLY, O_APPLY}, {OPT_UNDO, O_UNDO}, {OPT_STAGED, O_STAGED}, {OPT_HISTORY, O_HISTORY},
+        {OPT_HOOK, O_HOOK},
     };
     optind = 1;
     opterr = 0;
@@ -206,6 +219,11 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_KDF: c->kdf = optarg; break;
         case OPT_AGENT: c->agent = optarg; break;
         case OPT_LIFT: c->lift = true; break;
+        case OPT_APPLY: c->apply = true; break;
+        case OPT_UNDO: c->undo = true; break;
+        case OPT_STAGED: c->staged = true; break;
+        case OPT_HISTORY: c->history = true; break;
+        case OPT_HOOK: c->install_hook = true; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");

@@ -20,6 +20,8 @@ struct ctl {
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
     bool json, verify, lift;
+    bool apply, undo;                   /* import */
+    bool staged, history, install_hook; /* scan */
     const char *reason, *secret, *since, *kdf, *socket, *agent;
     int argc;                /* positional arguments after the command */
     char **argv;
@@ -74,5 +76,7 @@ int cmd_lockdown(struct ctl *c);
 int cmd_sessions(struct ctl *c);
 int cmd_end_session(struct ctl *c);
 int cmd_usage(struct ctl *c);
+int cmd_import(struct ctl *c);
+int cmd_scan(struct ctl *c);
 
 #endif
