@@ -86,6 +86,10 @@ echo "env [$API_TOKEN][$GH_TOKEN] $(env | grep -c TOKEN)"
 vpid=$(pgrep -x vaultd)
 grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs):' "/proc/$vpid/status" | tr -s '\t ' ' ' | sed 's/^/vaultd /'
 echo "mypid1 $(ps -o comm= -p 1)"
+kill -TERM "$vpid" 2>&1 | sed 's/^/kill-vaultd: /'
+cat "/proc/$vpid/environ" 2>&1 | sed 's/^/vaultd-environ: /'
+ls "/proc/$vpid/fd" 2>&1 | head -1 | sed 's/^/vaultd-fds: /'
+touch "$(dirname "$VAULT_SOCKET")/x" 2>&1 | sed 's/^/sockdir-write: /' 
 echo "curl $(curl --netrc -fsS "http://127.0.0.1:$PORT/" 2>&1)"
 echo "curl-other $(curl --netrc -sS "http://127.0.0.1:$PORT/x" 2>&1 | head -2 | tr '\n' '|')"
 exit 7
@@ -107,6 +111,9 @@ check "the agent's environment has no protected name" grep -qx 'env \[\]\[\] 0' 
 check "vaultd runs as the vault user with CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH only" bash -c '
     grep -q "^vaultd Uid: $1 " "$0" && grep -qx "vaultd CapEff: 0000000000080004" "$0" &&
     grep -qx "vaultd CapBnd: 0000000000080004" "$0" && grep -qx "vaultd NoNewPrivs: 1" "$0"' "$O" "$(id -u "$VU")"
+check "the agent cannot signal vaultd, read its environ or fds, or write in the socket folder" bash -c '
+    grep -q "^kill-vaultd: .*Operation not permitted" "$0" && grep -q "^vaultd-environ: .*Permission denied" "$0" &&
+    grep -q "^vaultd-fds: .*Permission denied" "$0" && grep -q "^sockdir-write: .*Permission denied" "$0"' "$O"
 check "curl (allowlisted) authenticates with the served netrc" grep -qx 'curl welcome' "$O"
 check "curl outside its allow list gets no credential (401)" grep -q '^curl-other .*who are you' "$O"
 check "vaultd audited the grant to the agent's uid" bash -c '
@@ -118,21 +125,31 @@ check "no value in anything the agent or the entrypoint printed" bash -c '
 # --- 2: SIGTERM reaches the agent; 143; no vaultd left (not PID 1 here)
 cat >"$W/agent-wait.sh" <<'SH'
 #!/bin/bash
-trap 'echo term >"$HOME/sig"; exit 143' TERM
+trap 'echo hup >>"$HOME/sig"' HUP
+trap 'echo int >>"$HOME/sig"' INT
+trap 'echo term >>"$HOME/sig"; exit 143' TERM
 echo ready >"$HOME/ready"
 while :; do sleep 0.1; done
 SH
 chmod 755 "$W/agent-wait.sh"
 rm -f "$AH/sig" "$AH/ready"
-"${ep_env[@]}" "$EP" -- "$W/agent-wait.sh" >"$VS_TMP/ep2.out" 2>&1 &
+# (a background job of this script starts with SIGINT ignored: reset it,
+# as it is for a container's PID 1)
+"${ep_env[@]}" env --default-signal=INT "$EP" -- "$W/agent-wait.sh" >"$VS_TMP/ep2.out" 2>&1 &
 ep=$!
 for _ in $(seq 1 200); do [ -f "$AH/ready" ] && break; sleep 0.05; done
 check "the agent started" [ -f "$AH/ready" ]
 check "vaultd runs as the vault user while the agent runs" bash -c 'pgrep -u "$0" -x vaultd >/dev/null' "$VU"
+kill -HUP "$ep"
+for _ in $(seq 1 100); do grep -q hup "$AH/sig" 2>/dev/null && break; sleep 0.05; done
+kill -INT "$ep"
+for _ in $(seq 1 100); do grep -q int "$AH/sig" 2>/dev/null && break; sleep 0.05; done
+check "SIGHUP and SIGINT to the entrypoint reach the agent, which goes on" bash -c '
+    [ "$(tr "\n" " " <"$0")" = "hup int " ] && kill -0 "$1"' "$AH/sig" "$ep"
 kill -TERM "$ep"
 wait "$ep"; rc=$?
 check "SIGTERM to the entrypoint: it exits 143" [ "$rc" = 143 ]
-check "... the agent got SIGTERM" grep -qx term "$AH/sig"
+check "... the agent got SIGTERM" bash -c '[ "$(tail -1 "$0")" = term ]' "$AH/sig"
 check "... and no process of the vault user is left" bash -c '! pgrep -u "$0" >/dev/null' "$VU"
 check "... nor of the agent's user" bash -c '! pgrep -u "$0" >/dev/null' "$AU"
 check "... and the socket is gone" [ ! -e "$SOCK" ]
@@ -150,7 +167,26 @@ rc=$?
 check "orphans: the agent ran (exit 0)" [ "$rc" = 0 ]
 check "orphans of the agent were reaped by PID 1 (no zombie)" bash -c '[ -s "$0" ] && ! grep -q "^Z" "$0"' "$AH/ps"
 
-# --- 4: refusals, one line each
+# --- 4: fail closed: the same vaultd without the two capabilities cannot
+# inspect the agent's processes, and grants nothing
+mkdir -p "$W/sock2"
+chown "$VU:$(id -g "$AU")" "$W/sock2" && chmod 710 "$W/sock2"
+setpriv --reuid="$VU" --regid="$(id -g "$VU")" --groups="$(id -g "$AU")" --no-new-privs --inh-caps=-all \
+    --bounding-set=-all -- "$W/bin/vaultd" --config "$CONF" --home "$VH" --keyfile "$VH/vault.key" \
+    --socket "$W/sock2/vaultd.sock" --peer-group "$(id -gn "$AU")" 2>"$VS_TMP/vaultd-nocaps.log" &
+nocaps=$!
+for _ in $(seq 1 100); do [ -S "$W/sock2/vaultd.sock" ] && break; sleep 0.05; done
+as_agent_t() { setpriv --reuid="$AU" --regid="$(id -g "$AU")" --init-groups --no-new-privs -- env -i PATH=/usr/bin:/bin HOME="$AH" "$@"; }
+check "without CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH vaultd cannot inspect the agent: vault-run refuses (fail closed)" \
+    err_is 1 'vaultd not answering' as_agent_t "$W/bin/vault-run" --socket "$W/sock2/vaultd.sock" -- true
+as_agent_t LD_PRELOAD="$W/lib/vaultshim/libvaultshim.so" VAULT_SOCKET="$W/sock2/vaultd.sock" \
+    curl --netrc -sS "http://127.0.0.1:$PORT/" >"$VS_TMP/nocaps.out" 2>"$VS_TMP/nocaps.err"
+check "... and curl under the shim gets no grant (401, one vaultshim line)" bash -c '
+    grep -q "who are you" "$0" && [ "$(grep -c "^vaultshim: curl: no grant" "$1")" = 1 ]' "$VS_TMP/nocaps.out" "$VS_TMP/nocaps.err"
+diag "without the capabilities: $(grep '^vaultshim' "$VS_TMP/nocaps.err" | head -1)"
+kill -TERM "$nocaps"; wait "$nocaps"
+
+# --- 5: refusals, one line each
 check "not root: refused with a reason" err_is 1 'must start as root' "${ep_env[@]}" setpriv --reuid="$AU" --regid="$(id -g "$AU")" --init-groups "$EP" -- true
 chmod 644 "$CONF"
 check "a policy the agent can read: refused before vaultd starts" err_is 1 'readable or writable by the agent' "${ep_env[@]}" "$EP" -- true
