@@ -90,12 +90,15 @@ kill -TERM "$vpid" 2>&1 | sed 's/^/kill-vaultd: /'
 cat "/proc/$vpid/environ" 2>&1 | sed 's/^/vaultd-environ: /'
 ls "/proc/$vpid/fd" 2>&1 | head -1 | sed 's/^/vaultd-fds: /'
 touch "$(dirname "$VAULT_SOCKET")/x" 2>&1 | sed 's/^/sockdir-write: /' 
+VAULTCTL_BIN="$VB/vaultctl"
+"$VAULTCTL_BIN" lock --socket "$VAULT_SOCKET" 2>&1 | sed 's/^/lock: /'
+"$VAULTCTL_BIN" status --socket "$VAULT_SOCKET" 2>&1 | head -1 | sed 's/^/status: /' 
 echo "curl $(curl --netrc -fsS "http://127.0.0.1:$PORT/" 2>&1)"
 echo "curl-other $(curl --netrc -sS "http://127.0.0.1:$PORT/x" 2>&1 | head -2 | tr '\n' '|')"
 exit 7
 SH
 chmod 755 "$W/agent.sh"
-"${ep_env[@]}" VK="$VH/vault.key" VC="$CONF" VH="$VH" PORT="$PORT" \
+"${ep_env[@]}" VK="$VH/vault.key" VC="$CONF" VH="$VH" VB="$W/bin" PORT="$PORT" \
     bash -c 'exec unshare --pid --fork --mount-proc "$@"' _ "$EP" -- "$W/agent.sh" >"$VS_TMP/ep.out" 2>&1
 rc=$?
 O="$AH/out"
@@ -114,6 +117,8 @@ check "vaultd runs as the vault user with CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH o
 check "the agent cannot signal vaultd, read its environ or fds, or write in the socket folder" bash -c '
     grep -q "^kill-vaultd: .*Operation not permitted" "$0" && grep -q "^vaultd-environ: .*Permission denied" "$0" &&
     grep -q "^vaultd-fds: .*Permission denied" "$0" && grep -q "^sockdir-write: .*Permission denied" "$0"' "$O"
+check "the agent cannot lock vaultd or ask its status (owner only)" bash -c '
+    grep -q "^lock: .*only the vault owner" "$0" && grep -q "^status: .*only the vault owner" "$0"' "$O"
 check "curl (allowlisted) authenticates with the served netrc" grep -qx 'curl welcome' "$O"
 check "curl outside its allow list gets no credential (401)" grep -q '^curl-other .*who are you' "$O"
 check "vaultd audited the grant to the agent's uid" bash -c '
