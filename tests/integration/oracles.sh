@@ -56,14 +56,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext su
     -keyout "$T/tls.key" -out "$T/ca.pem" >/dev/null 2>&1
 chmod 644 "$T/ca.pem"
 printf '%s\n' "$api" >"$SRV/api"; printf '%s\n' "$npmv" >"$SRV/npm"; printf '%s\n' "$ghv" >"$SRV/gh"
-: >"$SRV/none"
+printf '%s\n' $VALUES >"$SRV/values"
 check "the https API stand-in starts (TLS, test CA)" start_server https python3 "$TOOLS/oracle_server.py" https "$SRV/api" "$SRV/log" 600 "$T/ca.pem" "$T/tls.key"
 CP=$SRV_PORT
 check "the npm registry stand-in starts" start_server npm python3 "$TOOLS/oracle_server.py" npm "$SRV/npm" "$SRV/log" 600
 NP=$SRV_PORT
 check "the GitHub API stand-in starts" start_server gh python3 "$TOOLS/oracle_server.py" gh "$SRV/gh" "$SRV/log" 600
 GHP=$SRV_PORT
-check "a sink (a proxy or host that must never be reached) starts" start_server sink python3 "$TOOLS/oracle_server.py" sink "$SRV/none" "$SRV/sink.log" 600
+check "a sink (a proxy or host that must never be reached) starts" start_server sink python3 "$TOOLS/oracle_server.py" sink "$SRV/values" "$SRV/sink.log" 600
 SINK=$SRV_PORT
 printf '%s\n%s\n' "$awsid" "$awssec" >"$SRV/sts.expected"
 check "the STS stand-in starts" start_server sts python3 "$TOOLS/tool_server.py" sts "$SRV/sts.expected" "$SRV/sts.log" 600
@@ -194,8 +194,20 @@ printf 'url = "https://localhost:%s/"\nnetrc\n' "$CP" >"$AH/proj/curl.cfg"
 oracle "curl -K config file" curl curl -K "$AH/proj/curl.cfg"
 oracle "curl --netrc to another host" curl curl --netrc -fsS "http://127.0.0.1:$SINK/"
 oracle "git-remote-http to another URL (git ls-remote URL)" git-remote-http git ls-remote "http://127.0.0.1:$SINK/x.git"
-check "the sink was reached only by the refused runs, never with a credential" \
-    bash -c '! grep -q match "$0" 2>/dev/null' "$SRV/sink.log"
+oracle "a second git credential helper through GIT_CONFIG_COUNT" git-remote-http \
+    env GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0='!cat' git ls-remote origin
+# A project .npmrc aiming the token at another registry: npm (whoami is
+# allowed) sends the sink nothing, since the served ~/.npmrc binds the token
+# to its own registry and NPM_TOKEN is in no environment.
+mkdir -p "$AH/proj2"
+printf 'registry=http://127.0.0.1:%s/\n//127.0.0.1:%s/:_authToken=${NPM_TOKEN}\nalways-auth=true\n' "$SINK" "$SINK" \
+    >"$AH/proj2/.npmrc"
+_case=$((_case + 1)); o="$CASES/o$_case"
+(cd "$AH/proj2" && agent /usr/bin/node "$NPM_CLI" whoami) >"$o.out" 2>"$o.err" </dev/null
+check "a project .npmrc aiming \${NPM_TOKEN} at another host: npm fails, prints no value" \
+    bash -c '. "$0"; for v in $1; do absent_in "$v" "$2" "$3" || exit 1; done' "$ROOT/tests/lib.sh" "$VALUES" "$o.out" "$o.err"
+check "the sink got no vaulted value from any run" bash -c '! grep -q "with a vaulted value" "$0" 2>/dev/null' "$SRV/sink.log"
+diag "sink: $(sort "$SRV/sink.log" 2>/dev/null | uniq -c | tr -s ' ' | tr '\n' ';')"
 # git itself holds nothing: git credential fill, with or without a helper
 # asked on the command line, has nothing to give (no vaultshim line: git is
 # no tool, only its HTTP transport is).

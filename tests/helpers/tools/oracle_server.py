@@ -13,13 +13,17 @@ usage: oracle_server.py MODE TOKEN_FILE LOG [LIFETIME] [CERT KEY]
   gh     the GitHub API as gh reaches it through this server as its HTTP
          proxy (host api.github.localhost): "token TOKEN" -> GraphQL answers
          with an empty pull request list, /user with a login; else 401
-  sink   anything: logs "sink hit" and answers 502 (a proxy or host that
-         must never be reached)"""
+  sink   anything: logs "sink hit", "sink hit with a vaulted value" when any
+         word of TOKEN_FILE (raw or base64) is in the request line, headers
+         or body, else "sink hit with another credential (USER-AGENT)" when an
+         Authorization or Proxy-Authorization header came; answers 502 (a
+         proxy or host that must never get a vaulted value)"""
 import base64, http.server, json, ssl, sys, threading
 
 mode, token_file, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
 lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 300
 token = open(token_file).read().strip()
+values = [v for v in open(token_file).read().split() if v]  # sink: every value to watch for
 lock = threading.Lock()
 
 
@@ -45,10 +49,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
+        body = self.rfile.read(n) if n else b""
         if mode == "sink":
-            log("hit")
+            seen = (self.requestline + "\n" + str(self.headers)).encode() + body
+            forms = [f for v in values for f in (v.encode(), base64.b64encode(v.encode()))]
+            sent = self.headers.get("Authorization") or self.headers.get("Proxy-Authorization")
+            if any(f in seen for f in forms):
+                log("hit with a vaulted value")
+            else:
+                log("hit with another credential (%s)" % self.headers.get("User-Agent", "?") if sent else "hit")
             return self.answer(502, b"sink\n", "text/plain")
         if mode == "https":
             basic = "Basic " + base64.b64encode(("agent:" + token).encode()).decode()
