@@ -49,4 +49,15 @@ for o in $opts; do
     grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$M/vaultd.8" || missing="$missing $o"
 done
 check "vaultd.8 documents every option of vaultd --help:${missing:- none missing}" [ -z "$missing" ]
+
+# the launchers: every option of their usage line
+for pair in "vault-entrypoint:vault-entrypoint.8" "vault-run:vault-run.1"; do
+    opts=$(VAULTSHIM_LIB="$VS_BUILD/libvaultshim.so" VAULTCTL="$VAULTCTL" bash "$ROOT/scripts/${pair%%:*}" --help 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+    missing=""
+    for o in $opts; do
+        grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$M/${pair#*:}" || missing="$missing $o"
+    done
+    check "${pair#*:} documents every option of ${pair%%:*} --help ($(wc -w <<<"$opts")):${missing:- none missing}" \
+        bash -c '[ -z "$0" ] && [ "$1" -ge 2 ]' "$missing" "$(wc -w <<<"$opts")"
+done
 vs_end
