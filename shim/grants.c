@@ -294,6 +294,19 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
     return 0;
 }
 
+static int render(struct vs_shim_file *f);
+
+/* Files are rendered now, before the tool's own code runs: vaultd checks
+ * that the peer's command line is the one it granted, and a tool that
+ * rewrites it later (npm sets process.title, which overwrites argv) would
+ * be refused a file it asked for lazily. */
+static void render_all(void)
+{
+    for (size_t i = 0; i < vs_shim.nfiles; i++)
+        if (vs_shim.files[i].memfd < 0)
+            (void)render(&vs_shim.files[i]);
+}
+
 void vs_grants_fetch(char **startup)
 {
     int saved = errno;
@@ -340,6 +353,7 @@ void vs_grants_fetch(char **startup)
         if (strstr(vs_shim.exe_path, "/node") != NULL)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
+        render_all();
     }
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;

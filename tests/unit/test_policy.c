@@ -459,15 +459,20 @@ static void example_config_loads(void **state)
     assert_int_equal(vs_policy_tool_args(curl, 3, c4, &why), 0);
     (void)c2; /* "**" after the URL token is inside it: -d is a further argument */
     assert_int_equal(vs_policy_tool_args(curl, 5, c2, &why), VS_EPOLICY);
-    const struct vs_policy_tool *git = vs_policy_find_tool_by_name(p, "git");
-    char *g1[] = {"credential", "fill"};
-    char *g2[] = {"clone", "https://github.com/o/r", "--config=credential.helper=!x"};
-    char *g3[] = {"-c", "http.proxy=http://evil", "fetch"};
-    char *g4[] = {"push", "origin", "main"};
+    /* git itself gets nothing; its HTTP transport gets the netrc for github.com only. */
+    assert_null(vs_policy_find_tool_by_name(p, "git"));
+    const struct vs_policy_tool *git = vs_policy_find_tool_by_name(p, "git-remote-http");
+    assert_non_null(git);
+    char *g1[] = {"origin", "https://evil.example/o/r"};
+    char *g2[] = {"origin", "https://github.com/o/r", "--extra"};
+    char *g3[] = {"--upload-pack=x", "https://github.com/o/r"};
+    char *g4[] = {"origin", "https://github.com/o/r.git"};
+    char *g5[] = {"https://github.com/o/r", "https://github.com/o/r"};
     assert_int_equal(vs_policy_tool_args(git, 2, g1, &why), VS_EPOLICY);
     assert_int_equal(vs_policy_tool_args(git, 3, g2, &why), VS_EPOLICY);
-    assert_int_equal(vs_policy_tool_args(git, 3, g3, &why), VS_EPOLICY);
-    assert_int_equal(vs_policy_tool_args(git, 3, g4, &why), 0);
+    assert_int_equal(vs_policy_tool_args(git, 2, g3, &why), VS_EPOLICY);
+    assert_int_equal(vs_policy_tool_args(git, 2, g4, &why), 0);
+    assert_int_equal(vs_policy_tool_args(git, 2, g5, &why), 0);
     const struct vs_policy_tool *npm = vs_policy_find_tool_by_name(p, "npm");
     char *n1[] = {"config", "get", "//registry.npmjs.org/:_authToken"};
     assert_int_equal(vs_policy_tool_args(npm, 3, n1, &why), VS_EPOLICY);

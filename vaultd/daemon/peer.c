@@ -154,7 +154,10 @@ int vs_peer_enable_passcred(int sock)
 
 static int pidfd_alive(int pidfd)
 {
-    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+    /* EPERM: the process exists but is another user's and vaultd has no
+     * CAP_KILL (the container set-up); the kernel answers ESRCH once it
+     * has exited, before any permission check. */
+    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno == EPERM)
         return 0;
     if (errno == ESRCH)
         return vs_fail(VS_EDENIED, "peer exited");
