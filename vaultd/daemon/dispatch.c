@@ -76,6 +76,11 @@ static int passphrase_unlock(struct vaultd *d, const struct vs_msg *m, bool keep
     return rc;
 }
 
+int vaultd_check_passphrase(struct vaultd *d, const struct vs_msg *m)
+{
+    return passphrase_unlock(d, m, false);
+}
+
 static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     int rc = d->kind == VS_KDF_KEYFILE ? vaultd_unlock_keyfile(d) : passphrase_unlock(d, m, true);
@@ -88,6 +93,8 @@ static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
         vaultd_lock(d); /* no audit, no unlock */
         return logged;
     }
+    if (d->kind == VS_KDF_PASSPHRASE)
+        vaultd_approvals_owner_tty(d, &c->peer);
     /* Secret names are checked against the vault now that it is readable. */
     rc = vaultd_load_policy(d);
     if (rc != 0)
@@ -134,6 +141,11 @@ static const struct {
     {VS_OP_UNLOCK, H_ADMIN, h_unlock},
     {VS_OP_LOCK, H_ADMIN, h_lock},
     {VS_OP_RELOAD, H_ADMIN, h_reload},
+    {VS_OP_MEDIATE, 0, vaultd_mediate},
+    {VS_OP_EXEC_DONE, 0, vaultd_exec_done},
+    {VS_OP_PENDING, H_ADMIN, vaultd_pending},
+    {VS_OP_APPROVE, H_ADMIN, vaultd_approve},
+    {VS_OP_DENY, H_ADMIN, vaultd_deny},
 };
 
 int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
