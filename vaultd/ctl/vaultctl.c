@@ -16,7 +16,7 @@
 
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
-    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6,
+    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_APPROVE = 1 << 7,
 };
 
 struct command {
@@ -48,6 +48,10 @@ static const struct command commands[] = {
     {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
     {"lock", cmd_lock, 0, 0, 0, "lock", "make the running vaultd wipe its keys; every grant stops until unlock"},
     {"reload", cmd_reload, 0, 0, 0, "reload", "make vaultd re-read its policy (a passphrase vault asks for the passphrase)"},
+    {"pending", cmd_pending, 0, 0, 0, "pending", "requests held for an approval: agent, executable and sha256, argv, cwd, secrets, age"},
+    {"approve", cmd_approve, O_APPROVE, 0, 1, "approve ID [--for 15m] [--uses N] [--passphrase] | approve --watch",
+     "let a held request run; from the owner's terminal (the one that unlocked the vault) or with the passphrase"},
+    {"deny", cmd_deny, 0, 1, 1, "deny ID", "refuse a held request"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -144,7 +148,7 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET, OPT_AGENT };
+           OPT_SOCKET, OPT_AGENT, OPT_FOR, OPT_USES, OPT_WATCH, OPT_PASSPHRASE };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -157,12 +161,17 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"kdf", required_argument, NULL, OPT_KDF},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"agent", required_argument, NULL, OPT_AGENT},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"uses", required_argument, NULL, OPT_USES},
+        {"watch", no_argument, NULL, OPT_WATCH},
+        {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct { int id; unsigned bit; } owned[] = {
         {OPT_JSON, O_JSON}, {OPT_VERIFY, O_VERIFY}, {OPT_REASON, O_REASON},
         {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF}, {OPT_AGENT, O_AGENT},
+        {OPT_FOR, O_APPROVE}, {OPT_USES, O_APPROVE}, {OPT_WATCH, O_APPROVE}, {OPT_PASSPHRASE, O_APPROVE},
     };
     optind = 1;
     opterr = 0;
@@ -195,6 +204,10 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_SINCE: c->since = optarg; break;
         case OPT_KDF: c->kdf = optarg; break;
         case OPT_AGENT: c->agent = optarg; break;
+        case OPT_FOR: c->for_text = optarg; break;
+        case OPT_USES: c->uses_text = optarg; break;
+        case OPT_WATCH: c->watch = true; break;
+        case OPT_PASSPHRASE: c->with_passphrase = true; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");
@@ -252,7 +265,7 @@ int vaultctl_main(int argc, char **argv)
         if (strcmp(argv[at], "--home") == 0 || strcmp(argv[at], "--passphrase-fd") == 0 ||
             strcmp(argv[at], "--reason") == 0 || strcmp(argv[at], "--secret") == 0 ||
             strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0 ||
-            strcmp(argv[at], "--agent") == 0) {
+            strcmp(argv[at], "--agent") == 0 || strcmp(argv[at], "--for") == 0 || strcmp(argv[at], "--uses") == 0) {
             at++;
             continue;
         }

@@ -21,6 +21,10 @@ struct ctl {
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
     bool json, verify;
     const char *reason, *secret, *since, *kdf, *socket, *agent;
+    const char *for_text;    /* approve --for DURATION */
+    const char *uses_text;   /* approve --uses N */
+    bool watch;              /* approve --watch */
+    bool with_passphrase;    /* approve --passphrase */
     int argc;                /* positional arguments after the command */
     char **argv;
 };
@@ -67,5 +71,8 @@ int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);
 int cmd_reload(struct ctl *c);
+int cmd_pending(struct ctl *c);
+int cmd_approve(struct ctl *c);
+int cmd_deny(struct ctl *c);
 
 #endif

@@ -8,7 +8,8 @@
  *  2. An approval needs a human factor, never only the same uid: the vault
  *     passphrase (a passphrase vault), or the owner's terminal: the
  *     approving process's controlling tty is the tty that unlocked the
- *     vault (a key-file vault: the tty vaultd was started from), it is the
+ *     vault (a key-file vault: the tty vaultd was started from) in the
+ *     same session (a closed terminal's number is reused), it is the
  *     terminal's foreground job, and the request itself does not come from
  *     that terminal (an agent sharing the owner's terminal cannot approve
  *     its own requests: there the passphrase is needed).
@@ -89,11 +90,11 @@ void vaultd_approvals_owner_tty(struct vaultd *d, const struct vs_peer *p)
         self.procfd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         p = &self;
     }
-    unsigned tty = 0;
-    long pgrp, tpgid;
-    if (p->procfd < 0 || vaultd_peer_tty(p, &tty, &pgrp, &tpgid) != 0)
-        tty = 0;
-    d->owner_tty = tty;
+    struct peer_tty t = {0};
+    if (p->procfd < 0 || vaultd_peer_tty(p, &t) != 0)
+        t.tty_nr = 0;
+    d->owner_tty = t.tty_nr;
+    d->owner_sid = t.sid;
     if (self.procfd >= 0)
         close(self.procfd);
 }
@@ -218,6 +219,21 @@ static void answer(struct vaultd *d, struct held *h, bool approved, const char *
     release(h);
 }
 
+/* A request held across a policy reload names a tool of the old policy:
+ * it is denied (the requester asks again under the new one). */
+static void sweep_stale(struct vaultd *d)
+{
+    for (size_t i = 0; d->approvals != NULL && i < MAX_HELD; i++) {
+        struct held *h = &d->approvals->held[i];
+        if (h->id == 0 || h->c->policy_gen == d->policy_gen)
+            continue;
+        static const char why[] = "the policy was reloaded while the request waited: ask again";
+        h->c->tool = NULL; /* of the old policy: not to be logged */
+        (void)log_step(d, h->c, h, "denied", why, NULL);
+        answer(d, h, false, why);
+    }
+}
+
 int vaultd_approval_gate(struct vaultd *d, struct conn *c, uint32_t id)
 {
     struct approvals *a = state(d);
@@ -257,9 +273,8 @@ int vaultd_approval_gate(struct vaultd *d, struct conn *c, uint32_t id)
             h = &a->held[i];
     if (h == NULL)
         return vs_fail(VS_EDENIED, "%d requests are already waiting for an approval", MAX_HELD);
-    long pgrp, tpgid;
-    if (vaultd_peer_tty(&c->peer, &h->requester_tty, &pgrp, &tpgid) != 0)
-        h->requester_tty = 0;
+    struct peer_tty rt = {0};
+    h->requester_tty = vaultd_peer_tty(&c->peer, &rt) == 0 ? rt.tty_nr : 0;
     h->id = ++a->next_id == 0 ? ++a->next_id : a->next_id;
     h->c = c;
     h->msg_id = id;
@@ -307,18 +322,21 @@ static int human_factor(struct vaultd *d, const struct conn *c, const struct hel
     if (d->owner_tty == 0)
         return vs_fail(VS_EPERM, "no owner's terminal is known (the vault was not unlocked from one): "
                                  "approve with the passphrase (--passphrase)");
-    unsigned tty = 0;
-    long pgrp = 0, tpgid = -1;
-    int rc = vaultd_peer_tty(&c->peer, &tty, &pgrp, &tpgid);
+    struct peer_tty t = {0};
+    int rc = vaultd_peer_tty(&c->peer, &t);
     if (rc != 0)
         return rc;
     char owner[32], mine[32];
     tty_name(d->owner_tty, owner, sizeof owner);
-    tty_name(tty, mine, sizeof mine);
-    if (tty != d->owner_tty)
+    tty_name(t.tty_nr, mine, sizeof mine);
+    if (t.tty_nr != d->owner_tty)
         return vs_fail(VS_EPERM, "not approved: only the owner's terminal (tty %s, which unlocked the vault) may approve "
-                                 "without the passphrase; this process is on %s", owner, tty != 0 ? mine : "no terminal");
-    if (pgrp != tpgid)
+                                 "without the passphrase; this process is on %s", owner, t.tty_nr != 0 ? mine : "no terminal");
+    /* A terminal number is reused once closed: the session must be the
+     * one that unlocked, as sudo ties its tty tickets to the session. */
+    if (t.sid != d->owner_sid)
+        return vs_fail(VS_EPERM, "not approved: tty %s is not the terminal session that unlocked the vault", owner);
+    if (t.pgrp != t.tpgid)
         return vs_fail(VS_EPERM, "not approved: the approving process is not the foreground job of tty %s", owner);
     if (h->requester_tty == d->owner_tty)
         return vs_fail(VS_EPERM, "not approved: the request comes from the owner's terminal itself; "
@@ -351,6 +369,7 @@ static void remember(struct vaultd *d, const struct held *h, uint32_t seconds, u
 
 int vaultd_approve(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
+    sweep_stale(d);
     struct held *h = find_held(d, m);
     if (h == NULL)
         return vs_fail(VS_ENOENT, "no request with that id is waiting (vaultctl pending)");
@@ -396,6 +415,7 @@ int vaultd_approve(struct vaultd *d, struct conn *c, const struct vs_msg *m, siz
 
 int vaultd_deny(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
+    sweep_stale(d);
     struct held *h = find_held(d, m);
     if (h == NULL)
         return vs_fail(VS_ENOENT, "no request with that id is waiting (vaultctl pending)");
@@ -414,6 +434,7 @@ void vaultd_approvals_tick(struct vaultd *d)
         ;
     if (d->approvals == NULL)
         return;
+    sweep_stale(d);
     int64_t now = vs_now_ms();
     for (size_t i = 0; i < MAX_HELD; i++) {
         struct held *h = &d->approvals->held[i];
@@ -475,6 +496,7 @@ static void describe(struct vaultd *d, const struct held *h, struct vs_buf *b, i
 int vaultd_pending(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     (void)c;
+    sweep_stale(d);
     struct vs_buf b;
     vs_buf_init(&b, VS_F_STATUS_TEXT_MAX - 64);
     int64_t now = vs_now_ms();

@@ -1,5 +1,5 @@
 /* The terminal facts of a peer, for the human factor of an approval:
- * fields 5 (pgrp), 7 (tty_nr) and 8 (tpgid, the terminal's foreground
+ * fields 5 (pgrp), 6 (session), 7 (tty_nr) and 8 (tpgid, the terminal's foreground
  * process group) of /proc/PID/stat, read through the peer's procfd. */
 #include "vaultd.h"
 
@@ -11,7 +11,7 @@
 
 #define STAT_CAP 4096
 
-int vaultd_peer_tty(const struct vs_peer *p, unsigned *tty_nr, long *pgrp, long *tpgid)
+int vaultd_peer_tty(const struct vs_peer *p, struct peer_tty *t)
 {
     char *text = NULL;
     size_t len = 0;
@@ -43,8 +43,9 @@ int vaultd_peer_tty(const struct vs_peer *p, unsigned *tty_nr, long *pgrp, long 
     free(text);
     if (n < 8)
         return vs_fail(VS_EIO, "/proc/PID/stat: malformed");
-    *pgrp = field[5];
-    *tty_nr = (unsigned)field[7];
-    *tpgid = field[8];
+    t->pgrp = field[5];
+    t->sid = field[6];
+    t->tty_nr = (unsigned)field[7];
+    t->tpgid = field[8];
     return 0;
 }

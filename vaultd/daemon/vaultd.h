@@ -76,6 +76,7 @@ struct vaultd {
     char shim[PATH_MAX];        /* our own libvaultshim.so, accepted in LD_PRELOAD */
     char vault_exec[PATH_MAX];  /* the genuine vault-exec: beside vaultd */
     unsigned owner_tty;         /* tty_nr of the unlocking terminal; 0 none */
+    long owner_sid;             /* ... and that process's session */
     struct approvals *approvals; /* approvals.c; NULL until first use */
     enum vs_kdf_kind kind;
     struct vs_vault *vault;     /* NULL while locked */
@@ -150,9 +151,13 @@ struct mediation_facts {
     size_t args_from;        /* first argument the policy judges */
 };
 int vaultd_mediation_facts(const struct conn *c, struct mediation_facts *f);
-/* The tty_nr, process group and the terminal's foreground group of a
- * process, from /proc/PID/stat through its procfd. */
-int vaultd_peer_tty(const struct vs_peer *p, unsigned *tty_nr, long *pgrp, long *tpgid);
+/* A process's terminal facts, from /proc/PID/stat through its procfd. */
+struct peer_tty {
+    unsigned tty_nr; /* 0: no controlling terminal */
+    long sid, pgrp;
+    long tpgid;      /* the terminal's foreground process group */
+};
+int vaultd_peer_tty(const struct vs_peer *p, struct peer_tty *t);
 
 /* approvals.c */
 /* 0: go on now; VAULTD_HELD: held until the owner answers; or a refusal. */
