@@ -324,8 +324,8 @@ static void flush_ends_the_stream(void **state)
     vs_masker_free(m);
 }
 
-/* Idle: a short held run (a prompt ending like a value's start) is let
- * go; the rest of a value after it is still masked; a long held run stays. */
+/* Idle: a short partial match (a prompt ending like a value's start) is
+ * let go; the rest of a value after it is still masked; a long one stays. */
 static void idle_releases_short_holds(void **state)
 {
     (void)state;
@@ -350,6 +350,15 @@ static void idle_releases_short_holds(void **state)
     assert_int_equal(vs_masker_flush(m, sink, &out), 0);
     assert_int_equal(out.len, strlen("> ********"));
     assert_memory_equal(out.data, "> ********", out.len);
+    /* written a byte at a time with a pause after each: the first 7 bytes
+     * go out, the partial match then holds the rest */
+    out.len = 0;
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(vs_masker_feed(m, v.data + i, 1, sink, &out), 0);
+        assert_int_equal(vs_masker_idle(m, sink, &out), 0);
+        assert_int_equal(out.len, i < 7 ? i + 1 : (i < 9 ? 7 : 15));
+    }
+    assert_memory_equal(out.data, "zq9Xv0b********", 15);
     free(out.data);
     vs_masker_free(m);
 }

@@ -224,6 +224,8 @@ static void keep_tail(struct vs_masker *m, const struct window *w, size_t in_len
 
 int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_sink sink, void *ctx)
 {
+    if (len == 0)
+        return 0; /* nothing can change; `in` may be NULL */
     struct window w = {.held = m->held, .held_pos = m->emitted, .in = in, .base = m->pos};
     const uint32_t *next = m->ac.next;
     const uint8_t *cls = m->ac.byte_class;
@@ -269,7 +271,10 @@ int vs_masker_flush(struct vs_masker *m, vs_mask_sink sink, void *ctx)
 
 int vs_masker_idle(struct vs_masker *m, vs_mask_sink sink, void *ctx)
 {
-    if (vs_masker_pending(m) >= VS_MASK_IDLE_KEEP)
+    /* The partial match, not just what is held: after a release the state
+     * still counts the released bytes, so a value written a byte at a
+     * time is kept from its VS_MASK_IDLE_KEEP-th byte on. */
+    if (m->ac.hold[m->row / m->ac.classes] >= VS_MASK_IDLE_KEEP)
         return 0;
     return emit_all(m, sink, ctx);
 }

@@ -60,12 +60,13 @@ size_t vs_masker_pending(const struct vs_masker *m);
 size_t vs_masker_bound(const struct vs_masker *m);
 
 /* The stream went quiet (a prompt waits for an answer): emits what is held
- * back when it is shorter than VS_MASK_IDLE_KEEP bytes, so a prompt that
- * happens to end like the start of a value is not held; a longer held run
- * is most likely a value being written in pieces and stays held until more
- * output or the end. Unlike flush, the automaton keeps its state: when the
- * rest of a value follows, the rest is masked (the released start of it,
- * under VS_MASK_IDLE_KEEP bytes, has been passed on). */
+ * back when the partial match in progress is shorter than
+ * VS_MASK_IDLE_KEEP bytes, so a prompt that happens to end like the start
+ * of a value is not held; a longer partial match is most likely a value
+ * being written in pieces and stays held until more output or the end.
+ * Unlike flush, the automaton keeps its state: when the rest of a value
+ * follows, the rest is masked. So at most VS_MASK_IDLE_KEEP - 1 leading
+ * bytes of a form are ever released early, however slowly it is written. */
 #define VS_MASK_IDLE_KEEP 8
 int vs_masker_idle(struct vs_masker *m, vs_mask_sink sink, void *ctx);
 /* How many masks were written so far (for the audit line): one per run of
