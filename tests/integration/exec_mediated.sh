@@ -23,7 +23,7 @@ check "a static test binary builds (cc -static)" cc -static -O1 -o "$T/envhash" 
 check "it is static: no interpreter, the shim cannot enter it" bash -c '! readelf -lW "$0" | grep -q "Requesting program interpreter"' "$T/envhash"
 cp "$HELPERS/exec/tool.py" "$T/tool.py"
 cp "$T/envhash" "$T/unlisted"
-chmod 755 "$T/envhash" "$T/unlisted"; chmod 644 "$T/tool.py"
+chmod 755 "$T/envhash" "$T/unlisted" "$T/tool.py"
 
 "$V" init --keyfile >/dev/null
 api=$(fake_token api); aws=$(fake_token aws)
@@ -74,6 +74,21 @@ check "under the shim, run directly, it gets nothing (mediated: refused)" bash -
 check "under the shim, through vault-exec, it gets its grant and file" bash -c '
     LD_PRELOAD="$4" "$0" -- "$1" "$2" ok >"$5" && grep -qx "$3" "$5" && grep -qx "$6" "$5"' \
     "$X" "$PY" "$T/tool.py" "$want_env" "$SHIM" "$VS_TMP/out" "$want_file"
+
+# --- routing: under the shim, exec of a mediated tool runs vault-exec
+check "under the shim, a shell running the static tool is routed through vault-exec" bash -c '
+    LD_PRELOAD="$2" bash -c "\"\$0\" STATIC_TOKEN" "$0" | grep -qx "$1"' "$T/envhash" "$want_static" "$SHIM"
+check "under the shim, python3 SCRIPT from a shell is routed" bash -c '
+    LD_PRELOAD="$2" bash -c "python3 \"\$0\" ok" "$0" | grep -qx "$1" ' "$T/tool.py" "$want_env" "$SHIM"
+check "under the shim, the #! script run by its path is routed (interpreter + script)" bash -c '
+    LD_PRELOAD="$2" bash -c "\"\$0\" ok" "$0" | grep -qx "$1"' "$T/tool.py" "$want_env" "$SHIM"
+check "under the shim, posix_spawn (python subprocess) is routed" bash -c '
+    LD_PRELOAD="$2" python3 -c "import subprocess,sys; subprocess.run([sys.argv[1], \"STATIC_TOKEN\"])" "$0" | grep -qx "$1"' \
+    "$T/envhash" "$want_static" "$SHIM"
+check "the routed run is audited as vault-exec's (argv: vault-exec -- target)" bash -c '
+    grep "\"event\":\"grant\"" "$VAULT_HOME/audit.log" | tail -1 | grep -qF "\"vault-exec\",\"--\","'
+check "without the shim, no routing: the static tool run by a shell gets nothing" bash -c '
+    bash -c "\"\$0\" STATIC_TOKEN" "$0" | grep -qx none' "$T/envhash"
 
 # --- refusals
 check "an argv outside allow_args is refused (exit 126, one line)" err_is 126 '^vault-exec: arguments refused by policy' \

@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 # A Python tool for mediated runs: prints the sha256 of its PY_TOKEN and of
 # the file AWS_SHARED_CREDENTIALS_FILE names ("none" when absent), never a
 # value. Exits with the status given as "exit=N".
