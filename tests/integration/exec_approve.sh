@@ -140,5 +140,21 @@ check "approve_args: a non-matching action runs without approval" bash -c '
 check "a matching action is held" held_while 'because approve_args "release **"' "$X" -- "$PY" "$T/tool.py" release v1
 check "a tool with approve_args asked for directly through GRANTS is refused, even for other actions" bash -c '
     LD_PRELOAD="$2" "$0" "$1" status 2>"$3" | grep -qx "env none" && grep -q "mediated" "$3"' "$PY" "$T/tool.py" "$VS_BUILD/libvaultshim.so" "$VS_TMP/err"
+# --- approve --watch: the owner's terminal view, answered y then n
+printf 'y\n' >"$VS_TMP/yes"; printf 'n\n' >"$VS_TMP/no"; printf 'q\n' >"$VS_TMP/quit"
+"$V" lock >/dev/null
+"$PTY" --transcript "$VS_TMP/pty.watch" --expect "Vault passphrase: " "$pass" \
+    --expect "approve request [0-9]+\? \[y/n" "$VS_TMP/yes" --expect "approve request [0-9]+\? \[y/n" "$VS_TMP/no" \
+    --expect "denied request [0-9]+" "$VS_TMP/quit" -- bash -c '"$0" unlock && exec "$0" approve --watch' "$V" &
+WPID=$!
+for _ in $(seq 1 100); do "$V" status 2>/dev/null | grep -q "^state: unlocked" && break; sleep 0.1; done
+run_x; rc1=$?
+"$X" --agent claude -- "$T/envhash" STATIC_TOKEN second >"$VS_TMP/out2" 2>"$VS_TMP/err2"; rc2=$?
+wait "$WPID"; wrc=$?
+check "watch: the request was shown as it arrived (exe, argv) and y ran the tool" bash -c '[ "$0" = 0 ] && grep -qx "$1" "$2" &&
+    grep -aqF "argv    [\"$4\", \"STATIC_TOKEN\"]" "$3" && grep -aq "approved request [0-9]* (tty" "$3"' \
+    "$rc1" "$want" "$VS_TMP/out" "$VS_TMP/pty.watch" "$T/envhash"
+check "watch: n denied the next one" bash -c '[ "$0" = 126 ] && grep -q "denied by the owner" "$1"' "$rc2" "$VS_TMP/err2"
+check "watch: q ended the view" test "$wrc" = 0
 check "no value in the audit log, the daemon's log or the transcripts" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log" "$VS_TMP"/pty.* "$VS_TMP"/o.*
 vs_end
