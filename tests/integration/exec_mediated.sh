@@ -18,6 +18,9 @@ SHIM="$VS_BUILD/libvaultshim.so"
 HELPERS="$(cd "$(dirname "$0")/../helpers" && pwd)"
 PY=/usr/bin/python3
 export PYTHONNOUSERSITE=1
+# An ASan-built vault-exec aborts when the shim is preloaded ahead of the
+# ASan runtime; the check is about link order, not about what is tested.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 check "a static test binary builds (cc -static)" cc -static -O1 -o "$T/envhash" "$HELPERS/exec/envhash.c"
 check "it is static: no interpreter, the shim cannot enter it" bash -c '! readelf -lW "$0" | grep -q "Requesting program interpreter"' "$T/envhash"
@@ -118,6 +121,12 @@ print("reply", hex(r[1]), r[8:].decode("latin1"))
 PY
 check "a script speaking MEDIATE itself is refused" bash -c '"$0" "$1" "$VAULT_SOCKET" "$2" | grep -aq "^reply 0x81 .*is not the vault-exec installed beside vaultd"' \
     "$PY" "$T/fake/vault-exec.py" "$T/envhash"
+check "a fake EXEC_DONE (a forged exit status) is refused and audited" bash -c '"$0" -c "
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])
+s.send(struct.pack(\"<BBHI\", 1, 0x0a, 0, 1) + struct.pack(\"<HII\", 14, 4, 0) + struct.pack(\"<HII\", 15, 4, 5))
+print(hex(s.recv(70000)[1]))" "$VAULT_SOCKET" | grep -qx 0x81 &&
+    grep "\"event\":\"exec\"" "$VAULT_HOME/audit.log" | tail -1 | grep -q "\"decision\":\"denied\".*not the vault-exec"' "$PY"
 check "a bad command line is a usage error" err_is 2 '^usage: vault-exec' "$X" "$T/envhash"
 check "a missing target exits 127" err_is 127 'not found' "$X" -- no-such-tool-xyz
 check "no value in the audit log or the daemon's log" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log"

@@ -275,8 +275,12 @@ int vaultd_exec_done(struct vaultd *d, struct conn *c, const struct vs_msg *m, s
         return vs_fail(VS_EPROTO, "EXEC_DONE needs EXIT_STATUS (0..255) and DURATION_MS");
     vaultd_read_labels(c, m);
     int rc = genuine_vault_exec(d, &c->peer);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) {
+        char reason[512];
+        (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
+        int logged = vaultd_log(d, c, "exec", "denied", reason, NULL, NULL);
+        return logged != 0 ? logged : vs_fail(rc, "%s", reason);
+    }
     char extra[96];
     (void)snprintf(extra, sizeof extra, "\"exit_status\":%u,\"duration_ms\":%u", status, ms);
     rc = vaultd_log(d, c, "exec", "ok", NULL, NULL, extra);
