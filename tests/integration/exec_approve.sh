@@ -100,11 +100,18 @@ check "no answer within approve_timeout is a denial" bash -c '[ "$0" = 126 ] && 
     "$rc" "$VS_TMP/err" "$VS_TMP/out"
 check "audit: expired" audit_has '"decision":"expired".*"request":3'
 
+# --- a process on the owner's terminal that the shell did not start itself
+owner nested
+run_x; rc=$?
+wait "$OWNER_PID"
+check "an approval on the owner's terminal by a child of a child of its shell (an agent's) is refused" bash -c '
+    grep -q "only a command typed at the owner.s shell may approve" "$0" && [ "$1" = 126 ]' "$VS_TMP/pty.nested" "$rc"
+
 # --- the passphrase as the human factor, from no terminal
 run_x & XPID=$!
-wait_pending 4
-check "an approval with a wrong passphrase is refused" bash -c '! "$0" approve 4 --passphrase --passphrase-fd 3 3<<<"wrong-pass" 2>/dev/null' "$V"
-check "an approval with the passphrase is accepted" bash -c '"$0" approve 4 --passphrase --passphrase-fd 3 3<"$1" | grep -q "approved request 4 (passphrase)"' "$V" "$pass"
+wait_pending 5
+check "an approval with a wrong passphrase is refused" bash -c '! "$0" approve 5 --passphrase --passphrase-fd 3 3<<<"wrong-pass" 2>/dev/null' "$V"
+check "an approval with the passphrase is accepted" bash -c '"$0" approve 5 --passphrase --passphrase-fd 3 3<"$1" | grep -q "approved request 5 (passphrase)"' "$V" "$pass"
 wait "$XPID"; rc=$?
 check "and the tool ran" bash -c '[ "$0" = 0 ] && grep -qx "$1" "$2"' "$rc" "$want" "$VS_TMP/out"
 
@@ -131,7 +138,8 @@ held_while() { # held_while PATTERN CMD...: CMD is held, and pending shows PATTE
     return $found
 }
 check "other arguments are asked for again" held_while '"STATIC_TOKEN", "other"]' "$X" -- "$T/envhash" STATIC_TOKEN other
-check "a withdrawn request is audited" audit_has '"decision":"withdrawn"'
+check "a withdrawn request is audited" bash -c 'for _ in $(seq 1 30); do
+    grep "\"event\":\"approval\"" "$VAULT_HOME/audit.log" | grep -q "\"decision\":\"withdrawn\"" && exit 0; sleep 0.1; done; exit 1'
 check "after --uses runs, the same run is held again" held_while '"STATIC_TOKEN"]' "$X" -- "$T/envhash" STATIC_TOKEN
 
 # --- approve_args: only matching actions wait

@@ -10,8 +10,10 @@
  *     approving process's controlling tty is the tty that unlocked the
  *     vault (a key-file vault: the tty vaultd was started from) in the
  *     same session (a closed terminal's number is reused), it is the
- *     terminal's foreground job, and the request itself does not come from
- *     that terminal (an agent sharing the owner's terminal cannot approve
+ *     terminal's foreground job and was typed at the owner's shell (the
+ *     session leader or its direct child: an agent started from that shell
+ *     runs its commands one level further down), and the request itself
+ *     does not come from that terminal (an agent sharing the owner's terminal cannot approve
  *     its own requests: there the passphrase is needed).
  *  3. No answer within approve_timeout is a denial; a closed requester
  *     withdraws its request.
@@ -338,6 +340,12 @@ static int human_factor(struct vaultd *d, const struct conn *c, const struct hel
         return vs_fail(VS_EPERM, "not approved: tty %s is not the terminal session that unlocked the vault", owner);
     if (t.pgrp != t.tpgid)
         return vs_fail(VS_EPERM, "not approved: the approving process is not the foreground job of tty %s", owner);
+    /* Typed at the owner's shell: the session leader itself or its direct
+     * child. An agent started from that shell runs its commands as its own
+     * children, one level further down, whatever it does with setsid. */
+    if (t.ppid != t.sid && (long)c->peer.pid != t.sid)
+        return vs_fail(VS_EPERM, "not approved: on tty %s only a command typed at the owner's shell may approve "
+                                 "(this one was started by process %ld); or give the passphrase", owner, t.ppid);
     if (h->requester_tty == d->owner_tty)
         return vs_fail(VS_EPERM, "not approved: the request comes from the owner's terminal itself; "
                                  "approve it with the passphrase (--passphrase)");

@@ -1,5 +1,5 @@
 /* The terminal facts of a peer, for the human factor of an approval:
- * fields 5 (pgrp), 6 (session), 7 (tty_nr) and 8 (tpgid, the terminal's foreground
+ * fields 4 (ppid), 5 (pgrp), 6 (session), 7 (tty_nr) and 8 (tpgid, the terminal's foreground
  * process group) of /proc/PID/stat, read through the peer's procfd. */
 #include "vaultd.h"
 
@@ -43,6 +43,7 @@ int vaultd_peer_tty(const struct vs_peer *p, struct peer_tty *t)
     free(text);
     if (n < 8)
         return vs_fail(VS_EIO, "/proc/PID/stat: malformed");
+    t->ppid = field[4];
     t->pgrp = field[5];
     t->sid = field[6];
     t->tty_nr = (unsigned)field[7];

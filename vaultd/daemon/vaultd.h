@@ -154,7 +154,7 @@ int vaultd_mediation_facts(const struct conn *c, struct mediation_facts *f);
 /* A process's terminal facts, from /proc/PID/stat through its procfd. */
 struct peer_tty {
     unsigned tty_nr; /* 0: no controlling terminal */
-    long sid, pgrp;
+    long ppid, sid, pgrp;
     long tpgid;      /* the terminal's foreground process group */
 };
 int vaultd_peer_tty(const struct vs_peer *p, struct peer_tty *t);

@@ -5,7 +5,8 @@
 #   owner.sh VAULTCTL OUT ACTION [OPTIONS...]
 #   ACTION: approve (OPTIONS go to vaultctl approve), deny, same-tty
 #   (a vault-exec started on this very terminal, then approved here),
-#   unlock-only.
+#   nested (vaultctl approve run by a child process of the shell, as an
+#   agent started from this shell would run it), unlock-only.
 V=$1 out=$2 action=$3; shift 3
 "$V" unlock || exit 3
 echo UNLOCKED
@@ -24,6 +25,7 @@ done
 case $action in
 approve|same-tty) "$V" approve "$id" "$@" ;;
 deny) "$V" deny "$id" ;;
+nested) bash -c '"$0" approve "$1"; exit $?' "$V" "$id" ;;
 esac
 echo "ANSWERED $?"
 wait
