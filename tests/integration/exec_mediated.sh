@@ -25,6 +25,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 check "a static test binary builds (cc -static)" cc -static -O1 -o "$T/envhash" "$HELPERS/exec/envhash.c"
 check "it is static: no interpreter, the shim cannot enter it" bash -c '! readelf -lW "$0" | grep -q "Requesting program interpreter"' "$T/envhash"
 cp "$HELPERS/exec/tool.py" "$T/tool.py"
+{ echo '#!/usr/bin/env python3'; tail -n +2 "$HELPERS/exec/tool.py"; } >"$T/envtool.py"
+{ echo '#!/usr/bin/python3 -I'; tail -n +2 "$HELPERS/exec/tool.py"; } >"$T/opttool.py"
+chmod 755 "$T/envtool.py" "$T/opttool.py"
 cp "$T/envhash" "$T/unlisted"
 chmod 755 "$T/envhash" "$T/unlisted" "$T/tool.py"
 
@@ -36,7 +39,11 @@ cat >"$T/policy.conf" <<CONF
 tools = (
   { name = "envhash"; exe = "$T/envhash"; env = { STATIC_TOKEN = "api_token"; }; mediate = true; mask = false; },
   { name = "pytool"; exe = "$PY"; script = "$T/tool.py"; interpreter = true; env = { PY_TOKEN = "api_token"; };
-    files = [ "aws" ]; mediate = true; mask = false; allow_args = [ "ok **" ]; }
+    files = [ "aws" ]; mediate = true; mask = false; allow_args = [ "ok **" ]; },
+  { name = "envtool"; exe = "$PY"; script = "$T/envtool.py"; interpreter = true; env = { PY_TOKEN = "api_token"; };
+    mediate = true; mask = false; },
+  { name = "opttool"; exe = "$PY"; script = "$T/opttool.py"; interpreter = true; env = { PY_TOKEN = "api_token"; };
+    mediate = true; mask = false; }
 );
 files = ( { name = "aws"; path = "$T/home/.aws/credentials";
             template = "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {{aws_key}}\n"; } );
@@ -71,6 +78,13 @@ check "the python tool gets its env grant through vault-exec" bash -c '"$0" -- "
 check "and its credentials file as a sealed memfd named by AWS_SHARED_CREDENTIALS_FILE" grep -qx "$want_file" "$VS_TMP/out"
 check "python found as python3 in PATH, the script by a relative path" bash -c 'cd "$3" && "$0" -- python3 ./tool.py ok | grep -qx "$2"' \
     "$X" "$PY" "$want_env" "$T"
+check "a #!/usr/bin/python3 script named as the target runs as python3 SCRIPT" bash -c '"$0" -- "$1" ok | grep -qx "$2"' \
+    "$X" "$T/tool.py" "$want_env"
+check "the audit line shows the interpreter command line that ran" bash -c '
+    grep "\"event\":\"grant\"" "$VAULT_HOME/audit.log" | tail -1 | grep -qF "\"--\",\"/usr/bin/python3\",\"$0\",\"ok\""' "$T/tool.py"
+check "a #!/usr/bin/env python3 script (python3 from PATH) runs too" bash -c '"$0" -- "$1" | grep -qx "$2"' \
+    "$X" "$T/envtool.py" "$want_env"
+check "a #! line with an interpreter option is refused" err_is 126 'interpreter option' "$X" -- "$T/opttool.py"
 check "run directly the python tool gets nothing" bash -c '"$0" "$1" ok | grep -qx "env none"' "$PY" "$T/tool.py"
 check "under the shim, run directly, it gets nothing (mediated: refused)" bash -c '
     LD_PRELOAD="$2" "$0" "$1" ok 2>"$3" | grep -qx "env none" && grep -q "mediated" "$3"' "$PY" "$T/tool.py" "$SHIM" "$VS_TMP/err"

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,33 @@ static int fail(int code, int rc)
 {
     fprintf(stderr, "vault-exec: %s\n", vs_last_error(rc));
     return code;
+}
+
+/* A "#!" script target runs as INTERPRETER SCRIPT ARGS: vault-exec starts
+ * again with that command line, so that the argv vaultd reads from the
+ * kernel is the one that runs (the interpreter is checked not to be a
+ * script itself: one step, no loop). */
+static int rerun_as_interpreter(char **argv, long at, const char *interp, const char *script)
+{
+    size_t argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    char **nv = calloc(argc + 2, sizeof *nv);
+    if (nv == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (long i = 0; i < at; i++)
+        nv[n++] = argv[i];
+    nv[n++] = (char *)interp;
+    nv[n++] = (char *)script;
+    for (size_t i = (size_t)at + 1; i < argc; i++)
+        nv[n++] = argv[i];
+    nv[n] = NULL;
+    /* Raw syscall: a preloaded shim must not route or rewrite this one. */
+    (void)syscall(SYS_execve, "/proc/self/exe", nv, environ);
+    int rc = vs_fail_errno(VS_EIO, "re-running vault-exec for the #! script");
+    free(nv);
+    return rc;
 }
 
 static int socket_path(char *out, size_t cap)
@@ -77,6 +105,11 @@ int main(int argc, char **argv)
     int rc = vexec_open_target(v.targv[0], &v.targetfd, v.target_path, sizeof v.target_path);
     if (rc != 0)
         return fail(rc == VS_ENOENT ? 127 : 126, rc);
+    char interp[4096];
+    if ((rc = vexec_shebang(v.targetfd, interp, sizeof interp)) < 0)
+        return fail(126, rc);
+    if (rc == 1)
+        return fail(126, rerun_as_interpreter(argv, at, interp, v.target_path));
     if ((rc = socket_path(sock, sizeof sock)) != 0 || (rc = vexec_mediate(&v, sock)) != 0) {
         vexec_wipe(&v);
         return fail(126, rc);

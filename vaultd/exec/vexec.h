@@ -64,6 +64,10 @@ struct vexec {
 /* exec_target.c: resolves name like execvp (a name with '/' as is, else
  * each PATH entry) and opens it O_RDONLY|O_CLOEXEC. 0, VS_ENOENT, VS_EPERM. */
 int vexec_open_target(const char *name, int *fd, char *path, size_t cap);
+/* A "#!" script target: 1 with interp set to what runs it ("#!/path", or
+ * "#!/usr/bin/env NAME" with NAME found in PATH), 0 when fd is no script,
+ * or a refusal (an interpreter option, an interpreter that is a script). */
+int vexec_shebang(int fd, char *interp, size_t cap);
 
 /* exec_client.c */
 int vexec_mediate(struct vexec *v, const char *socket_path);
