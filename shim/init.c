@@ -47,6 +47,7 @@ static unsigned char index_buf[64 * 1024] __attribute__((aligned(16)));
  * marker gives nothing to a process that sets it itself: protected values
  * never reach an agent's environment in the first place. */
 static bool mediated;
+#define MEDIATED_MARKER "VAULTSHIM_MEDIATED=1"
 
 void vs_shim_say(const char *a, const char *b, const char *c)
 {
@@ -99,6 +100,10 @@ static void scrub(char **env)
     size_t out = 0;
     for (size_t in = 0; env[in] != NULL; in++) {
         char *entry = env[in];
+        /* The marker is for this process only: a tool this one runs
+         * fetches its own grants. */
+        if (strcmp(entry, MEDIATED_MARKER) == 0)
+            continue;
         bool keep_mediated = mediated && vs_shim.is_tool && vs_grants_placeholder(entry, name_len(entry)) != NULL;
         if (!vs_index_entry_protected(idx, entry) || vs_grants_is_ours(entry) || keep_mediated) {
             env[out++] = entry;
@@ -156,7 +161,7 @@ static void prepare(void)
     int saved = errno;
     find_socket();
     for (char **e = environ; e != NULL && *e != NULL; e++)
-        if (strcmp(*e, "VAULTSHIM_MEDIATED=1") == 0)
+        if (strcmp(*e, MEDIATED_MARKER) == 0)
             mediated = true;
     find_self();
     map_index();

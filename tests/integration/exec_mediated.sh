@@ -92,6 +92,9 @@ check "under the shim, through vault-exec, it gets its grant and file" bash -c '
     LD_PRELOAD="$4" "$0" -- "$1" "$2" ok >"$5" && grep -qx "$3" "$5" && grep -qx "$6" "$5"' \
     "$X" "$PY" "$T/tool.py" "$want_env" "$SHIM" "$VS_TMP/out" "$want_file"
 
+check "under the shim, the mediated tool's children get neither its value nor the marker" bash -c '
+    LD_PRELOAD="$3" "$0" -- "$1" "$2" ok child | grep -qx "child marker no token no"' "$X" "$PY" "$T/tool.py" "$SHIM"
+
 # --- routing: under the shim, exec of a mediated tool runs vault-exec
 check "under the shim, a shell running the static tool is routed through vault-exec" bash -c '
     LD_PRELOAD="$2" bash -c "\"\$0\" STATIC_TOKEN" "$0" | grep -qx "$1"' "$T/envhash" "$want_static" "$SHIM"

@@ -11,6 +11,12 @@ if p:
         print("file", hashlib.sha256(f.read()).hexdigest())
 else:
     print("file none")
+if "child" in sys.argv[1:]:
+    import subprocess
+    env = subprocess.run(["/usr/bin/env"], capture_output=True, text=True).stdout.splitlines()
+    names = {e.split("=", 1)[0] for e in env}
+    print("child marker", "yes" if "VAULTSHIM_MEDIATED" in names else "no",
+          "token", "yes" if "PY_TOKEN" in names else "no")
 for a in sys.argv[1:]:
     if a.startswith("exit="):
         sys.exit(int(a[5:]))
