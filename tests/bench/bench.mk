@@ -4,10 +4,14 @@
 BENCH_DIR := $(BUILD)/bench
 
 .PHONY: bench
-bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/empty.so
+bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
 $(BENCH_DIR)/vsbench: tests/bench/vsbench.c $(VS_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+$(BENCH_DIR)/vsbench-mask: tests/bench/vsbench-mask.c $(VS_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
 

@@ -22,9 +22,9 @@ FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
-                -Icommon -Ivaultd/core -Ivaultd/daemon $(PKG_CFLAGS) -Wall -Wextra
+                -Icommon -Ivaultd/core -Ivaultd/daemon -Ivaultd/exec $(PKG_CFLAGS) -Wall -Wextra
 FUZZ_LIB     := $(FUZZ_DIR)/libvsfuzz.a
-FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CORE_SRC))
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CORE_SRC) $(EXEC_SRC))
 
 .PHONY: fuzz valgrind $(addprefix fuzz-,$(FUZZ_ALL))
 

@@ -67,6 +67,9 @@ struct vs_policy {
     int rotation_days;   /* default 90 */
     char *audit_log;     /* NULL when unset: the vault's own VAULT_HOME/audit.log */
     int keep_versions;   /* default 5 */
+    int approve_timeout; /* seconds a held request waits for the owner; default 60 */
+    char **notify_argv;  /* notify_command: run (no shell) on each held request */
+    size_t n_notify;
     bool allow_namespaces;
     /* protect, plus every tool env name */
     char **protect_exact; /* sorted, unique */

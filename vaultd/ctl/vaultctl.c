@@ -17,7 +17,7 @@
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
     O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_LIFT = 1 << 7, O_APPLY = 1 << 8,
-    O_UNDO = 1 << 9, O_STAGED = 1 << 10, O_HISTORY = 1 << 11, O_HOOK = 1 << 12,
+    O_UNDO = 1 << 9, O_STAGED = 1 << 10, O_HISTORY = 1 << 11, O_HOOK = 1 << 12, O_APPROVE = 1 << 13,
 };
 
 struct command {
@@ -62,6 +62,10 @@ static const struct command commands[] = {
     {"scan", cmd_scan, O_STAGED | O_HISTORY | O_HOOK, 0, 1 << 16,
      "scan [PATH...] [--staged] [--history] [--install-hook]",
      "find vaulted values (raw, base64, hex, URL-encoded) in files or git; exit 1 on a find"},
+    {"pending", cmd_pending, 0, 0, 0, "pending", "requests held for an approval: agent, executable and sha256, argv, cwd, secrets, age"},
+    {"approve", cmd_approve, O_APPROVE, 0, 1, "approve ID [--for 15m] [--uses N] [--passphrase] | approve --watch",
+     "let a held request run; from the owner's terminal (the one that unlocked the vault) or with the passphrase"},
+    {"deny", cmd_deny, 0, 1, 1, "deny ID", "refuse a held request"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -158,7 +162,8 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET, OPT_AGENT, OPT_LIFT, OPT_APPLY, OPT_UNDO, OPT_STAGED, OPT_HISTORY, OPT_HOOK };
+           OPT_SOCKET, OPT_AGENT, OPT_LIFT, OPT_APPLY, OPT_UNDO, OPT_STAGED, OPT_HISTORY, OPT_HOOK,
+           OPT_FOR, OPT_USES, OPT_WATCH, OPT_PASSPHRASE };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -177,6 +182,10 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"staged", no_argument, NULL, OPT_STAGED},
         {"history", no_argument, NULL, OPT_HISTORY},
         {"install-hook", no_argument, NULL, OPT_HOOK},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"uses", required_argument, NULL, OPT_USES},
+        {"watch", no_argument, NULL, OPT_WATCH},
+        {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -186,6 +195,7 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {OPT_LIFT, O_LIFT},
         {OPT_APPLY, O_APPLY}, {OPT_UNDO, O_UNDO}, {OPT_STAGED, O_STAGED}, {OPT_HISTORY, O_HISTORY},
         {OPT_HOOK, O_HOOK},
+        {OPT_FOR, O_APPROVE}, {OPT_USES, O_APPROVE}, {OPT_WATCH, O_APPROVE}, {OPT_PASSPHRASE, O_APPROVE},
     };
     optind = 1;
     opterr = 0;
@@ -224,6 +234,10 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_STAGED: c->staged = true; break;
         case OPT_HISTORY: c->history = true; break;
         case OPT_HOOK: c->install_hook = true; break;
+        case OPT_FOR: c->for_text = optarg; break;
+        case OPT_USES: c->uses_text = optarg; break;
+        case OPT_WATCH: c->watch = true; break;
+        case OPT_PASSPHRASE: c->with_passphrase = true; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");
@@ -281,7 +295,7 @@ int vaultctl_main(int argc, char **argv)
         if (strcmp(argv[at], "--home") == 0 || strcmp(argv[at], "--passphrase-fd") == 0 ||
             strcmp(argv[at], "--reason") == 0 || strcmp(argv[at], "--secret") == 0 ||
             strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0 ||
-            strcmp(argv[at], "--agent") == 0) {
+            strcmp(argv[at], "--agent") == 0 || strcmp(argv[at], "--for") == 0 || strcmp(argv[at], "--uses") == 0) {
             at++;
             continue;
         }

@@ -23,6 +23,10 @@ struct ctl {
     bool apply, undo;                   /* import */
     bool staged, history, install_hook; /* scan */
     const char *reason, *secret, *since, *kdf, *socket, *agent;
+    const char *for_text;    /* approve --for DURATION */
+    const char *uses_text;   /* approve --uses N */
+    bool watch;              /* approve --watch */
+    bool with_passphrase;    /* approve --passphrase */
     int argc;                /* positional arguments after the command */
     char **argv;
 };
@@ -78,5 +82,8 @@ int cmd_end_session(struct ctl *c);
 int cmd_usage(struct ctl *c);
 int cmd_import(struct ctl *c);
 int cmd_scan(struct ctl *c);
+int cmd_pending(struct ctl *c);
+int cmd_approve(struct ctl *c);
+int cmd_deny(struct ctl *c);
 
 #endif

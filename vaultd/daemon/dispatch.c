@@ -82,6 +82,11 @@ static int passphrase_unlock(struct vaultd *d, const struct vs_msg *m, bool keep
     return rc;
 }
 
+int vaultd_check_passphrase(struct vaultd *d, const struct vs_msg *m)
+{
+    return passphrase_unlock(d, m, false);
+}
+
 static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     int rc = d->kind == VS_KDF_KEYFILE ? vaultd_unlock_keyfile(d) : passphrase_unlock(d, m, true);
@@ -94,6 +99,8 @@ static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
         vaultd_lock(d); /* no audit, no unlock */
         return logged;
     }
+    if (d->kind == VS_KDF_PASSPHRASE)
+        vaultd_approvals_owner_tty(d, &c->peer);
     /* Secret names are checked against the vault now that it is readable. */
     rc = vaultd_load_policy(d);
     if (rc != 0)
@@ -146,6 +153,11 @@ static const struct {
     {VS_OP_SESSION_END, H_ADMIN, vaultd_h_session_end},
     {VS_OP_RELEASE, H_ADMIN, vaultd_h_release},
     {VS_OP_USAGE, H_ADMIN, vaultd_h_usage},
+    {VS_OP_MEDIATE, 0, vaultd_mediate},
+    {VS_OP_EXEC_DONE, 0, vaultd_exec_done},
+    {VS_OP_PENDING, H_ADMIN, vaultd_pending},
+    {VS_OP_APPROVE, H_ADMIN, vaultd_approve},
+    {VS_OP_DENY, H_ADMIN, vaultd_deny},
 };
 
 int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)

@@ -166,7 +166,7 @@ static int decide(struct vaultd *d, struct conn *c)
     if ((rc = vaultd_refresh_store(d)) != 0 || (rc = vs_peer_check_exe(p)) != 0 || (rc = find_tool(d, c)) != 0)
         return rc;
     const struct vs_policy_tool *t = c->tool;
-    if (t->mediate || t->approve)
+    if (t->mediate || t->approve || t->approve_args.n > 0)
         return vs_fail(VS_EPOLICY, "tool %s is mediated: it gets keys only through vault-exec", t->name);
     if ((rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
         (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_tracer(p)) != 0 ||
@@ -422,4 +422,19 @@ int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
     if (logged != 0)
         return logged;
     return render_file(d, f, m->id, len);
+}
+
+void vaultd_read_labels(struct conn *c, const struct vs_msg *m)
+{
+    read_labels(c, m);
+}
+
+int vaultd_check_secrets(struct vaultd *d, const struct vs_policy_tool *t)
+{
+    return check_secrets(d, t);
+}
+
+unsigned vaultd_injection_kinds(const struct vs_policy_tool *t)
+{
+    return injection_kinds(t);
 }

@@ -101,6 +101,8 @@ static int default_paths(struct vaultd *d)
         rc = vs_fail(VS_EINVAL, "socket path %s has no folder", d->socket);
     if (rc == 0 && d->shim[0] == '\0')
         find_shim(d);
+    if (rc == 0)
+        vaultd_find_vault_exec(d);
     return rc;
 }
 
@@ -171,6 +173,8 @@ static int start(struct vaultd *d)
         return vs_fail(VS_ENOMEM, "out of memory");
     if (d->kind == VS_KDF_KEYFILE && (rc = vaultd_unlock_keyfile(d)) != 0)
         return rc;
+    if (d->kind == VS_KDF_KEYFILE)
+        vaultd_approvals_owner_tty(d, NULL);
     if ((rc = vaultd_listen(d)) != 0 || (rc = vaultd_load_policy(d)) != 0)
         return rc;
     return 0;
@@ -208,6 +212,7 @@ int main(int argc, char **argv)
     vaultd_shutdown(&d);
     vaultd_life_stop(&d);
     vaultd_lock(&d);
+    vaultd_approvals_free(&d);
     vs_policy_free(d.policy);
     sodium_free(d.reply);
     sodium_free(d.audit_key);

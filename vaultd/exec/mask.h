@@ -51,9 +51,26 @@ int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_s
 /* End of stream: emits what is held back (masked where it matches). The
  * masker can be fed again afterwards as a fresh stream. */
 int vs_masker_flush(struct vs_masker *m, vs_mask_sink sink, void *ctx);
-/* Bytes currently held back (for tests and a relay's "nothing pending"). */
+/* Bytes currently held back (for tests and a relay's "nothing pending").
+ * Only bytes that may still begin a match are held: the longest suffix of
+ * the stream that is a prefix of some pattern, never more than
+ * vs_masker_bound. */
 size_t vs_masker_pending(const struct vs_masker *m);
-/* How many matches were masked so far (for the audit line). */
+/* The most vs_masker_pending can ever be: the longest pattern minus one. */
+size_t vs_masker_bound(const struct vs_masker *m);
+
+/* The stream went quiet (a prompt waits for an answer): emits what is held
+ * back when the partial match in progress is shorter than
+ * VS_MASK_IDLE_KEEP bytes, so a prompt that happens to end like the start
+ * of a value is not held; a longer partial match is most likely a value
+ * being written in pieces and stays held until more output or the end.
+ * Unlike flush, the automaton keeps its state: when the rest of a value
+ * follows, the rest is masked. So at most VS_MASK_IDLE_KEEP - 1 leading
+ * bytes of a form are ever released early, however slowly it is written. */
+#define VS_MASK_IDLE_KEEP 8
+int vs_masker_idle(struct vs_masker *m, vs_mask_sink sink, void *ctx);
+/* How many masks were written so far (for the audit line): one per run of
+ * covered bytes, however many matches overlapped in it. */
 uint64_t vs_masker_count(const struct vs_masker *m);
 void vs_masker_free(struct vs_masker *m);
 
