@@ -229,11 +229,11 @@ int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_s
     struct window w = {.held = m->held, .held_pos = m->emitted, .in = in, .base = m->pos};
     const uint32_t *next = m->ac.next;
     const uint8_t *cls = m->ac.byte_class;
+    const uint32_t match_row = m->ac.match_row;
     uint32_t row = m->row;
     for (size_t i = 0; i < len; i++) {
-        uint32_t t = next[row + cls[in[i]]];
-        row = t & VS_AC_ROW;
-        if (__builtin_expect((t & VS_AC_MATCH) != 0, 0)) {
+        row = next[row + cls[in[i]]];
+        if (__builtin_expect(row >= match_row, 0)) {
             uint32_t state = row / m->ac.classes;
             uint64_t end = w.base + i + 1;
             add_span(m, end - m->ac.out_len[state], end);

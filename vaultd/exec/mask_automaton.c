@@ -120,11 +120,44 @@ static int link_states(struct vs_ac *ac, const bool *has_child)
         }
     }
     free(fail), free(depth), free(queue);
-    /* State numbers become row offsets, tagged when the target matches. */
-    for (size_t i = 0; i < states * cls; i++) {
-        uint32_t t = ac->next[i];
-        ac->next[i] = t * (uint32_t)cls | (ac->out_len[t] != 0 ? VS_AC_MATCH : 0);
+    return 0;
+}
+
+/* Renumbers the states so that every state ending a pattern comes after
+ * every other one, and turns state numbers into row offsets: the hot loop
+ * then tests "row >= match_row" on the value it already has. */
+static int renumber(struct vs_ac *ac)
+{
+    size_t states = ac->states, cls = ac->classes;
+    uint32_t *new_id = calloc(states, sizeof *new_id);
+    if (new_id == NULL)
+        return vs_fail(VS_ENOMEM, "masking: no memory to lay out the automaton");
+    uint32_t k = 0;
+    for (int matching = 0; matching < 2; matching++)
+        for (size_t s = 0; s < states; s++)
+            if ((ac->out_len[s] != 0) == matching) {
+                if (matching && ac->match_row == 0)
+                    ac->match_row = k * (uint32_t)cls;
+                new_id[s] = k++;
+            }
+    if (ac->match_row == 0) /* no state matches (no pattern) */
+        ac->match_row = VS_AC_ROW;
+    struct vs_ac old = *ac;
+    int rc = alloc_tables(ac, states);
+    if (rc != 0) {
+        free(new_id);
+        *ac = old;
+        return rc;
     }
+    for (size_t s = 0; s < states; s++) {
+        size_t to = new_id[s];
+        for (size_t c = 0; c < cls; c++)
+            ac->next[to * cls + c] = new_id[old.next[s * cls + c]] * (uint32_t)cls;
+        ac->out_len[to] = old.out_len[s];
+        ac->hold[to] = old.hold[s];
+    }
+    free(new_id);
+    vs_ac_free(&old);
     return 0;
 }
 
@@ -160,6 +193,8 @@ int vs_ac_build(struct vs_ac *ac, const struct vs_ac_pattern *patterns, size_t n
     insert_all(ac, patterns, n, has_child);
     rc = link_states(ac, has_child);
     free(has_child);
+    if (rc == 0)
+        rc = renumber(ac);
     if (rc != 0)
         vs_ac_free(ac);
     return rc;

@@ -4,9 +4,10 @@
  *
  *  - Bytes that occur in no pattern share class 0, which always leads back
  *    to the root; every other byte value has its own class.
- *  - A transition entry is the target state's row offset (state * classes)
- *    with VS_AC_MATCH set when the target ends a pattern, so the loop tests
- *    one bit and touches no other array unless something matched.
+ *  - A transition entry is the target state's row offset (state *
+ *    classes). States that end a pattern are numbered after all others, so
+ *    "a pattern ends here" is row >= match_row: the loop tests the value it
+ *    already has and touches no other array unless something matched.
  *  - Per state: the longest pattern ending there (shorter ones ending at
  *    the same byte are inside it, so only the longest decides what is
  *    covered), and the hold: how many of the last bytes may still begin a
@@ -20,14 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VS_AC_MATCH 0x80000000u
-#define VS_AC_ROW 0x7fffffffu
+#define VS_AC_ROW 0x7fffffffu /* row offsets stay below this */
 
 struct vs_ac {
     uint8_t byte_class[256];
     uint32_t classes;
     uint32_t states;
     uint32_t longest;   /* the longest pattern */
+    uint32_t match_row; /* rows from here on end a pattern */
     uint32_t *next;     /* states * classes entries */
     uint32_t *out_len;  /* per state: longest pattern ending here, or 0 */
     uint32_t *hold;     /* per state: bytes that may still begin a match */
