@@ -179,6 +179,13 @@ check "stdin reaches the tool (pipes)" bash -c 'head -1 "$0" | grep -qx "first l
 check "a value read from stdin and echoed is masked" bash -c '! grep -qF -- "$1" "$0" && grep -qx "\*\*\*\*\*\*\*\*" "$0"' \
     "$T/stdin.out" "$tok"
 
+# our reader goes away (| head): the tool gets SIGPIPE as without us, no hang
+timeout 20 bash -c '"$0" --pipes "$1" -- yes "$2" | head -2 >"$3"; echo "${PIPESTATUS[0]}" >"$4"' \
+    "$RP" "$T/values" "$tok" "$T/epipe.out" "$T/epipe.rc"
+check "our reader gone: the tool dies of SIGPIPE (141), no hang" grep -qx 141 "$T/epipe.rc"
+check "our reader gone: what it read was masked" bash -c '[ "$(cat "$0")" = "$(printf "********\n********")" ]' \
+    "$T/epipe.out"
+
 # 8. pty: a terminal for the tool, of the caller's size; a resize reaches
 # it; colours pass; a prompt is not held back; the caller's terminal mode
 # is the same afterwards. ptydrive.py runs CMD on a fresh pty of 33x101,
