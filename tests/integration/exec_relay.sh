@@ -118,6 +118,20 @@ for pause in 0.01 0.12; do
     done
 done
 
+# a prompt on stderr ending like a value ("gh") is released after the idle
+# time even while stdout keeps talking (each stream has its own clock): the
+# tool itself looks at the relay's stderr file after 0.4 s of chatter.
+cat >"$T/chatter.py" <<'PY'
+import sys, time
+sys.stderr.write('name? gh'); sys.stderr.flush()
+t0 = time.time()
+while time.time() - t0 < 0.4:
+    sys.stdout.write('chatter\n'); sys.stdout.flush(); time.sleep(0.01)
+print('SEEN' if open(sys.argv[1], 'rb').read().endswith(b'name? gh') else 'NOT-SEEN')
+PY
+"$RP" --pipes "$T/values" -- python3 "$T/chatter.py" "$T/chatter.err" >"$T/chatter.out" 2>"$T/chatter.err"
+check "pipes: a held prompt on stderr is released while stdout keeps writing" grep -qx SEEN "$T/chatter.out"
+
 # 4. exit status like a shell's
 for code in 0 1 42; do
     "$RP" --pipes "$T/values" -- sh -c "exit $code" >/dev/null 2>&1
