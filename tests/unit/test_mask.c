@@ -399,6 +399,10 @@ static void short_values_refused(void **state)
     assert_non_null(strstr(vs_last_error(VS_EINVAL), "value 2 is shorter than 4 bytes"));
     v[1].len = 0;
     assert_int_equal(vs_masker_new(v + 1, 1, &m), VS_EINVAL);
+    static uint8_t huge[VS_MASK_MAX_VALUE + 1];
+    v[1] = (struct vs_mask_value){huge, sizeof huge};
+    assert_int_equal(vs_masker_new(v, 2, &m), VS_ETOOBIG);
+    assert_null(m);
     v[1] = (struct vs_mask_value){(const uint8_t *)"abcd", 4};
     assert_int_equal(vs_masker_new(v, 2, &m), 0);
     vs_masker_free(m);

@@ -87,10 +87,13 @@ static int build_automaton(struct vs_ac *ac, const struct vs_mask_value *values,
 int vs_masker_new(const struct vs_mask_value *values, size_t n, struct vs_masker **out)
 {
     *out = NULL;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (values[i].data == NULL || values[i].len < VS_MASK_MIN_VALUE)
             return vs_fail(VS_EINVAL, "masking: value %zu is shorter than %d bytes (refused: masking it "
                            "would corrupt ordinary output)", i + 1, VS_MASK_MIN_VALUE);
+        else if (values[i].len > VS_MASK_MAX_VALUE)
+            return vs_fail(VS_ETOOBIG, "masking: value %zu is longer than %d bytes", i + 1, VS_MASK_MAX_VALUE);
+    }
     if (sodium_init() < 0)
         return vs_fail(VS_ECRYPTO, "masking: libsodium failed to initialise");
     struct vs_masker *m = calloc(1, sizeof *m);
