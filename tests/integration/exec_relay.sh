@@ -152,15 +152,15 @@ import os, signal, sys, time
 marker, ready = sys.argv[1], sys.argv[2]
 def got(n, f):
     open(marker, 'w').write('got %d\n' % n); sys.exit(7)
-for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
     signal.signal(s, got)
 open(ready, 'w').close()
 for _ in range(200): time.sleep(0.05)
 sys.exit(0)
 PY
-for sig in INT TERM HUP USR1; do
+for sig in INT TERM HUP QUIT USR1 USR2; do
     rm -f "$T/marker" "$T/ready"
-    env --default-signal=INT,TERM,HUP,USR1 "$RP" --pipes "$T/values" -- python3 "$T/sigtool.py" "$T/marker" "$T/ready" \
+    env --default-signal=INT,TERM,HUP,QUIT,USR1,USR2 "$RP" --pipes "$T/values" -- python3 "$T/sigtool.py" "$T/marker" "$T/ready" \
         >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do [ -f "$T/ready" ] && break; sleep 0.05; done
