@@ -377,6 +377,8 @@ static int start(struct relay *r, pid_t *pid_out)
 
 int vs_relay_run(const struct vs_relay_opts *o, int *status, pid_t *pid_out)
 {
+    if (o == NULL || o->exec_tool == NULL || status == NULL || o->in_fd < 0 || o->out_fd < 0 || o->err_fd < 0)
+        return vs_fail(VS_EINVAL, "relay: no tool to run, or a missing fd");
     struct relay r = {.o = o, .sigfd = -1, .master = -1, .slave = -1, .out_w = -1, .err_w = -1, .in_fd = -1};
     r.out.fd = r.err.fd = -1;
     r.term.fd = -1;
