@@ -51,7 +51,7 @@ static int sink(void *ctx, const uint8_t *data, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 2 || size > 16384)
+    if (size < 2 || size > 4096)
         return 0;
     size_t nv = 1 + data[0] % 4, off = 2;
     uint32_t seed = data[1] * 2654435761u + 1;

@@ -118,6 +118,20 @@ for pause in 0.01 0.12; do
     done
 done
 
+# a prompt on stderr ending like a value ("gh") is released after the idle
+# time even while stdout keeps talking (each stream has its own clock): the
+# tool itself looks at the relay's stderr file after 0.4 s of chatter.
+cat >"$T/chatter.py" <<'PY'
+import sys, time
+sys.stderr.write('name? gh'); sys.stderr.flush()
+t0 = time.time()
+while time.time() - t0 < 0.4:
+    sys.stdout.write('chatter\n'); sys.stdout.flush(); time.sleep(0.01)
+print('SEEN' if open(sys.argv[1], 'rb').read().endswith(b'name? gh') else 'NOT-SEEN')
+PY
+"$RP" --pipes "$T/values" -- python3 "$T/chatter.py" "$T/chatter.err" >"$T/chatter.out" 2>"$T/chatter.err"
+check "pipes: a held prompt on stderr is released while stdout keeps writing" grep -qx SEEN "$T/chatter.out"
+
 # 4. exit status like a shell's
 for code in 0 1 42; do
     "$RP" --pipes "$T/values" -- sh -c "exit $code" >/dev/null 2>&1
@@ -138,15 +152,15 @@ import os, signal, sys, time
 marker, ready = sys.argv[1], sys.argv[2]
 def got(n, f):
     open(marker, 'w').write('got %d\n' % n); sys.exit(7)
-for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
     signal.signal(s, got)
 open(ready, 'w').close()
 for _ in range(200): time.sleep(0.05)
 sys.exit(0)
 PY
-for sig in INT TERM HUP USR1; do
+for sig in INT TERM HUP QUIT USR1 USR2; do
     rm -f "$T/marker" "$T/ready"
-    env --default-signal=INT,TERM,HUP,USR1 "$RP" --pipes "$T/values" -- python3 "$T/sigtool.py" "$T/marker" "$T/ready" \
+    env --default-signal=INT,TERM,HUP,QUIT,USR1,USR2 "$RP" --pipes "$T/values" -- python3 "$T/sigtool.py" "$T/marker" "$T/ready" \
         >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do [ -f "$T/ready" ] && break; sleep 0.05; done
@@ -178,6 +192,13 @@ check "stdin reaches the tool (pipes)" bash -c 'head -1 "$0" | grep -qx "first l
     "$T/stdin.out"
 check "a value read from stdin and echoed is masked" bash -c '! grep -qF -- "$1" "$0" && grep -qx "\*\*\*\*\*\*\*\*" "$0"' \
     "$T/stdin.out" "$tok"
+
+# our reader goes away (| head): the tool gets SIGPIPE as without us, no hang
+timeout 20 bash -c '"$0" --pipes "$1" -- yes "$2" | head -2 >"$3"; echo "${PIPESTATUS[0]}" >"$4"' \
+    "$RP" "$T/values" "$tok" "$T/epipe.out" "$T/epipe.rc"
+check "our reader gone: the tool dies of SIGPIPE (141), no hang" grep -qx 141 "$T/epipe.rc"
+check "our reader gone: what it read was masked" bash -c '[ "$(cat "$0")" = "$(printf "********\n********")" ]' \
+    "$T/epipe.out"
 
 # 8. pty: a terminal for the tool, of the caller's size; a resize reaches
 # it; colours pass; a prompt is not held back; the caller's terminal mode

@@ -363,6 +363,32 @@ static void idle_releases_short_holds(void **state)
     vs_masker_free(m);
 }
 
+/* A value using every byte value: 256 byte classes, no class left over for
+ * "no pattern byte"; its raw and hex forms are still found, and a stream of
+ * other arrangements of the same bytes passes. */
+static void value_with_every_byte(void **state)
+{
+    (void)state;
+    uint8_t all[256], other[512];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)(255 - i), other[i] = (uint8_t)i, other[256 + i] = (uint8_t)i;
+    struct vs_mask_value v = {all, sizeof all};
+    uint8_t s[8 + 256 + 8 + 512];
+    memcpy(s, "before: ", 8);
+    memcpy(s + 8, all, 256);
+    memcpy(s + 264, " after: ", 8);
+    memcpy(s + 272, other, 512);
+    struct vs_masker *m = masker(&v, 1);
+    struct buf out = {0};
+    mask_whole(m, s, sizeof s, &out);
+    assert_int_equal(out.len, 8 + 8 + 8 + 512);
+    assert_memory_equal(out.data + 8, "********", 8);
+    assert_memory_equal(out.data + 24, other, 512);
+    free(out.data);
+    vs_masker_free(m);
+    all_splits_agree(&v, 1, s, sizeof s);
+}
+
 static void short_values_refused(void **state)
 {
     (void)state;
@@ -373,6 +399,10 @@ static void short_values_refused(void **state)
     assert_non_null(strstr(vs_last_error(VS_EINVAL), "value 2 is shorter than 4 bytes"));
     v[1].len = 0;
     assert_int_equal(vs_masker_new(v + 1, 1, &m), VS_EINVAL);
+    static uint8_t huge[VS_MASK_MAX_VALUE + 1];
+    v[1] = (struct vs_mask_value){huge, sizeof huge};
+    assert_int_equal(vs_masker_new(v, 2, &m), VS_ETOOBIG);
+    assert_null(m);
     v[1] = (struct vs_mask_value){(const uint8_t *)"abcd", 4};
     assert_int_equal(vs_masker_new(v, 2, &m), 0);
     vs_masker_free(m);
@@ -474,6 +504,7 @@ int main(void)
         cmocka_unit_test(bounded_hold_back),
         cmocka_unit_test(flush_ends_the_stream),
         cmocka_unit_test(idle_releases_short_holds),
+        cmocka_unit_test(value_with_every_byte),
         cmocka_unit_test(short_values_refused),
         cmocka_unit_test(sink_error_is_returned),
         cmocka_unit_test(agrees_with_reference_on_random_input),

@@ -21,7 +21,7 @@ struct span {
 
 struct vs_masker {
     struct vs_ac ac;
-    uint32_t row;       /* current automaton state (row offset) */
+    uint32_t state;     /* current automaton state (its code; the root is 0) */
     uint64_t pos;       /* bytes fed since the stream began */
     uint64_t emitted;   /* bytes final and passed to the sink */
     bool in_mask;       /* the last byte passed on was covered */
@@ -87,10 +87,13 @@ static int build_automaton(struct vs_ac *ac, const struct vs_mask_value *values,
 int vs_masker_new(const struct vs_mask_value *values, size_t n, struct vs_masker **out)
 {
     *out = NULL;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (values[i].data == NULL || values[i].len < VS_MASK_MIN_VALUE)
             return vs_fail(VS_EINVAL, "masking: value %zu is shorter than %d bytes (refused: masking it "
                            "would corrupt ordinary output)", i + 1, VS_MASK_MIN_VALUE);
+        else if (values[i].len > VS_MASK_MAX_VALUE)
+            return vs_fail(VS_ETOOBIG, "masking: value %zu is longer than %d bytes", i + 1, VS_MASK_MAX_VALUE);
+    }
     if (sodium_init() < 0)
         return vs_fail(VS_ECRYPTO, "masking: libsodium failed to initialise");
     struct vs_masker *m = calloc(1, sizeof *m);
@@ -227,24 +230,26 @@ int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_s
     if (len == 0)
         return 0; /* nothing can change; `in` may be NULL */
     struct window w = {.held = m->held, .held_pos = m->emitted, .in = in, .base = m->pos};
-    const uint32_t *next = m->ac.next;
-    const uint8_t *cls = m->ac.byte_class;
-    uint32_t row = m->row;
+    const struct vs_ac *ac = &m->ac;
+    const uint32_t *dense = ac->dense;
+    const uint8_t *cls = ac->byte_class;
+    const uint32_t dense_end = ac->dense_end, match_code = ac->match_code;
+    uint32_t code = m->state;
     for (size_t i = 0; i < len; i++) {
-        uint32_t t = next[row + cls[in[i]]];
-        row = t & VS_AC_ROW;
-        if (__builtin_expect((t & VS_AC_MATCH) != 0, 0)) {
-            uint32_t state = row / m->ac.classes;
+        uint32_t c = cls[in[i]];
+        code = __builtin_expect(code < dense_end, 1) ? dense[code + c] : vs_ac_sparse_step(ac, code, c);
+        if (__builtin_expect(code >= match_code, 0)) {
+            uint32_t state = vs_ac_index(ac, code);
             uint64_t end = w.base + i + 1;
-            add_span(m, end - m->ac.out_len[state], end);
-            int rc = emit_to(m, &w, end - m->ac.hold[state], sink, ctx);
+            add_span(m, end - ac->out_len[state], end);
+            int rc = emit_to(m, &w, end - ac->hold[state], sink, ctx);
             if (rc != 0)
                 return rc; /* the stream is lost; the caller flushes or frees */
         }
     }
-    m->row = row;
+    m->state = code;
     m->pos = w.base + len;
-    uint64_t final = m->pos - m->ac.hold[row / m->ac.classes];
+    uint64_t final = m->pos - ac->hold[vs_ac_index(ac, code)];
     int rc = emit_to(m, &w, final, sink, ctx);
     if (rc != 0)
         return rc;
@@ -262,7 +267,7 @@ static int emit_all(struct vs_masker *m, vs_mask_sink sink, void *ctx)
 int vs_masker_flush(struct vs_masker *m, vs_mask_sink sink, void *ctx)
 {
     int rc = emit_all(m, sink, ctx);
-    m->row = 0;
+    m->state = 0;
     m->span_len = 0;
     m->in_mask = false;
     m->emitted = m->pos;
@@ -274,7 +279,7 @@ int vs_masker_idle(struct vs_masker *m, vs_mask_sink sink, void *ctx)
     /* The partial match, not just what is held: after a release the state
      * still counts the released bytes, so a value written a byte at a
      * time is kept from its VS_MASK_IDLE_KEEP-th byte on. */
-    if (m->ac.hold[m->row / m->ac.classes] >= VS_MASK_IDLE_KEEP)
+    if (m->ac.hold[vs_ac_index(&m->ac, m->state)] >= VS_MASK_IDLE_KEEP)
         return 0;
     return emit_all(m, sink, ctx);
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #define VS_MASK_MIN_VALUE 4
+#define VS_MASK_MAX_VALUE (64 * 1024) /* longer values are refused (VS_ETOOBIG) */
 #define VS_MASK_REPLACEMENT "********"
 
 struct vs_mask_value {
@@ -44,7 +45,8 @@ struct vs_masker;
 typedef int (*vs_mask_sink)(void *ctx, const uint8_t *data, size_t len);
 
 /* Builds the automaton for n values (n may be 0: everything passes).
- * VS_EINVAL for a value shorter than VS_MASK_MIN_VALUE, VS_ENOMEM. */
+ * VS_EINVAL for a value shorter than VS_MASK_MIN_VALUE, VS_ETOOBIG for one
+ * longer than VS_MASK_MAX_VALUE (or a table over its limit), VS_ENOMEM. */
 int vs_masker_new(const struct vs_mask_value *values, size_t n, struct vs_masker **out);
 /* Feeds len bytes; masked output that can no longer change goes to sink. */
 int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_sink sink, void *ctx);

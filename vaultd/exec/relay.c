@@ -228,13 +228,33 @@ static int copy_input(struct relay *r, short in_events, short master_events)
     return 0;
 }
 
+/* Milliseconds until a stream with held-back bytes has been quiet for
+ * VS_RELAY_IDLE_MS (each stream on its own clock, so a busy stdout does not
+ * keep a prompt on stderr waiting), or -1 when nothing is held. */
+static int idle_due_in(const struct relay_stream *s, int64_t now)
+{
+    if (s->idle_done || relay_stream_pending(s) == 0)
+        return -1;
+    int64_t left = s->last_read_ms + VS_RELAY_IDLE_MS - now;
+    return left < 0 ? 0 : (int)left;
+}
+
 static int poll_timeout(const struct relay *r)
 {
     if (r->exited)
         return RELAY_DRAIN_QUIET_MS;
-    if (relay_stream_pending(&r->out) > 0 || relay_stream_pending(&r->err) > 0)
-        return VS_RELAY_IDLE_MS;
-    return -1;
+    int64_t now = relay_now_ms();
+    int a = idle_due_in(&r->out, now), b = idle_due_in(&r->err, now);
+    return a < 0 ? b : (b < 0 || a < b ? a : b);
+}
+
+static int release_idle(struct relay *r)
+{
+    int64_t now = relay_now_ms();
+    int rc = idle_due_in(&r->out, now) == 0 ? relay_stream_idle(&r->out) : 0;
+    if (rc == 0 && idle_due_in(&r->err, now) == 0)
+        rc = relay_stream_idle(&r->err);
+    return rc;
 }
 
 static int loop(struct relay *r)
@@ -259,17 +279,15 @@ static int loop(struct relay *r)
             continue;
         if (ready < 0)
             return vs_fail_errno(VS_EIO, "relay: poll");
-        if (ready == 0) {
-            if (r->exited)
-                return 0; /* quiet since the tool exited: what is left is a background holder's */
-            int rc = relay_stream_idle(&r->out);
-            if (rc == 0)
-                rc = relay_stream_idle(&r->err);
+        if (ready == 0 && r->exited)
+            return 0; /* quiet since the tool exited: what is left is a background holder's */
+        int rc = release_idle(r);
+        if (rc != 0 || ready == 0) {
             if (rc != 0)
                 return rc;
             continue;
         }
-        int rc = p[i_sig].revents ? handle_signals(r) : 0;
+        rc = p[i_sig].revents ? handle_signals(r) : 0;
         size_t got;
         if (rc == 0 && i_out >= 0 && (p[i_out].revents & (POLLIN | POLLHUP | POLLERR)))
             rc = relay_stream_pump(&r->out, r->buf, RELAY_BUF, &got);
@@ -359,6 +377,8 @@ static int start(struct relay *r, pid_t *pid_out)
 
 int vs_relay_run(const struct vs_relay_opts *o, int *status, pid_t *pid_out)
 {
+    if (o == NULL || o->exec_tool == NULL || status == NULL || o->in_fd < 0 || o->out_fd < 0 || o->err_fd < 0)
+        return vs_fail(VS_EINVAL, "relay: no tool to run, or a missing fd");
     struct relay r = {.o = o, .sigfd = -1, .master = -1, .slave = -1, .out_w = -1, .err_w = -1, .in_fd = -1};
     r.out.fd = r.err.fd = -1;
     r.term.fd = -1;

@@ -5,7 +5,16 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
+
+int64_t relay_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0; /* cannot fail for CLOCK_MONOTONIC; 0 only makes idle come early */
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int relay_write_all(int fd, const uint8_t *data, size_t len)
 {
@@ -77,6 +86,8 @@ int relay_stream_pump(struct relay_stream *s, uint8_t *buf, size_t cap, size_t *
     if (n < 0)
         return vs_fail_errno(VS_EIO, "relay: read the tool's %s", s->name);
     *got = (size_t)n;
+    s->last_read_ms = relay_now_ms();
+    s->idle_done = false;
     int rc = s->mask != NULL ? vs_masker_feed(s->mask, buf, (size_t)n, sink_to_fd, s)
                              : relay_write_all(s->dest, buf, (size_t)n);
     return rc == 0 ? 0 : dest_failed(s);
@@ -86,6 +97,7 @@ int relay_stream_idle(struct relay_stream *s)
 {
     if (s->mask == NULL || s->fd < 0)
         return 0;
+    s->idle_done = true; /* a kept partial match waits for more bytes, not for the clock */
     return vs_masker_idle(s->mask, sink_to_fd, s) == 0 ? 0 : dest_failed(s);
 }
 

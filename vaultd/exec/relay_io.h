@@ -18,7 +18,12 @@ struct relay_stream {
     int dest;
     struct vs_masker *mask;
     const char *name; /* "stdout", "stderr", "pty": for error lines */
+    int64_t last_read_ms; /* CLOCK_MONOTONIC of the last bytes read */
+    bool idle_done;       /* released (or kept) since those bytes */
 };
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t relay_now_ms(void);
 
 /* Reads what is available (one read of up to cap bytes) and passes it
  * through the masker. At end of file (0, or EIO from a pty master whose
