@@ -26,7 +26,7 @@ cmds=$("$VAULTCTL" --help 2>&1 | awk '/^commands:/ {f = 1; next} f && /^$/ {exit
 check "vaultctl --help lists commands" [ "$(wc -w <<<"$cmds")" -ge 5 ]
 missing=""
 for c in $cmds; do
-    grep -qE "^\.BI? \"?$c( |\"|$)" "$M/vaultctl.1" || missing="$missing $c"
+    sed 's/\\-/-/g' "$M/vaultctl.1" | grep -qE "^\.BI? \"?$c( |\"|$)" || missing="$missing $c"
 done
 check "vaultctl.1 documents every command of vaultctl --help ($(wc -w <<<"$cmds")):${missing:- none missing}" [ -z "$missing" ]
 
