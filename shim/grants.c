@@ -8,8 +8,9 @@
  *     a reserved slot of the start-up array is pointed at its entry (Go and
  *     bash read that array); other names get a new array with the entries
  *     appended (Python, node and coreutils read environ).
- *  3. Managed files are rendered by vaultd on first use into a sealed,
- *     0600 memfd; every open gets an independent open of it.
+ *  3. Managed files are rendered by vaultd right after the grant (before
+ *     the program can change its command line) into a sealed, 0600 memfd;
+ *     every open gets an independent open of it.
  *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
  *     nothing granted, placeholders removed.
  *  5. At exit the region and the memfds are wiped and closed. */
@@ -294,6 +295,8 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
     return 0;
 }
 
+static int render(struct vs_shim_file *f);
+
 void vs_grants_fetch(char **startup)
 {
     int saved = errno;
@@ -340,6 +343,12 @@ void vs_grants_fetch(char **startup)
         if (strstr(vs_shim.exe_path, "/node") != NULL)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
+        /* Render the managed files now, while /proc/PID/cmdline is still
+         * the one vaultd hashed at accept: node (npm) rewrites it
+         * (process.title) and vaultd then takes a later RENDER_FILE for a
+         * request after exec. A failure is said once; the lazy path retries. */
+        for (size_t i = 0; i < vs_shim.nfiles; i++)
+            (void)render(&vs_shim.files[i]);
     }
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;
