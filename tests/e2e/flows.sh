@@ -195,6 +195,8 @@ flow "node fetch tool (Bearer API_TOKEN)" '^welcome$' node "$T/fetch.js" "$AURL"
 flow "node fetch from bash -c" '^welcome$' bash -c 'node "$0" "$1"' "$T/fetch.js" "$AURL"
 flow "node fetch from make" '^welcome$' make -s node
 flow "curl --netrc from npm run" '^welcome$' npm run --silent curl
+flow "node fetch from npm run" '^welcome$' npm run --silent node
+flow "npm whoami from npm run" '^agent$' npm run --silent whoami
 
 # --- 50 parallel runs of a granted tool
 par="$VS_TMP/par"; mkdir -p "$par"

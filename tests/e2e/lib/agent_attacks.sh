@@ -120,10 +120,14 @@ attack injection own-ld-preload none '
     cc -shared -fPIC -o dumpenv.so "$X/dumpenv.c" || exit 1
     LD_PRELOAD="$PWD/dumpenv.so" python3 "$E2E_T/pyreq.py" "$A/"
     LD_PRELOAD="$PWD/dumpenv.so:$LD_PRELOAD" node "$E2E_T/fetch.js" "$A/"
-    env LD_PRELOAD="$PWD/dumpenv.so" gh auth token'
+    env LD_PRELOAD="$PWD/dumpenv.so" gh auth token
+    # past the exec hook (raw execve): the library is mapped, vaultd must refuse
+    python3 "$X/rawexec.py" LD_PRELOAD="$PWD/dumpenv.so:${LD_PRELOAD:-}" PYTHONNOUSERSITE=1 -- /usr/bin/python3 "$E2E_T/pyreq.py" "$A/"
+    python3 "$X/rawexec.py" LD_PRELOAD="$PWD/dumpenv.so:${LD_PRELOAD:-}" -- /usr/bin/node "$E2E_T/fetch.js" "$A/"'
 attack injection node-options-require none '
     echo "console.log(\"evil\", process.env.API_TOKEN); require(\"fs\").writeFileSync(\"evil.out\", String(process.env.API_TOKEN))" >evil.js
-    NODE_OPTIONS="--require $PWD/evil.js" node "$E2E_T/fetch.js" "$A/"'
+    NODE_OPTIONS="--require $PWD/evil.js" node "$E2E_T/fetch.js" "$A/"
+    python3 "$X/rawexec.py" NODE_OPTIONS="--require $PWD/evil.js" -- /usr/bin/node "$E2E_T/fetch.js" "$A/"; cat evil.out'
 attack injection node-inspect none '
     node --inspect=127.0.0.1:0 "$E2E_T/fetch.js" "$W" >tool.out 2>tool.err & TOOL=$!
     for i in $(seq 1 50); do grep -q "Debugger listening" tool.err && break; sleep 0.1; done
@@ -137,11 +141,13 @@ attack injection node-sigusr1 none '
     node "$X/inspect_eval.js" 9229 "process.env.API_TOKEN"; stop_tool'
 attack injection pythonpath none '
     mkdir evil; printf "import os, sys\nprint(\"evil\", os.environ.get(\"API_TOKEN\"))\nsys.exit(0)\n" >evil/requests.py
-    PYTHONPATH="$PWD/evil" python3 "$E2E_T/pyreq.py" "$A/"'
+    PYTHONPATH="$PWD/evil" python3 "$E2E_T/pyreq.py" "$A/"
+    python3 "$X/rawexec.py" PYTHONPATH="$PWD/evil" PYTHONNOUSERSITE=1 -- /usr/bin/python3 "$E2E_T/pyreq.py" "$A/"'
 attack injection user-site-packages none '
     site=$(python3 -c "import site; print(site.getusersitepackages())"); mkdir -p "$site"
     printf "import os\nprint(\"usercustomize\", os.environ.get(\"API_TOKEN\"))\n" >"$site/usercustomize.py"
     env -u PYTHONNOUSERSITE python3 "$E2E_T/pyreq.py" "$A/"; bash -c "unset PYTHONNOUSERSITE; python3 $E2E_T/pyreq.py $A/"
+    env -u PYTHONNOUSERSITE python3 "$X/rawexec.py" -- /usr/bin/python3 "$E2E_T/pyreq.py" "$A/"
     rm -f "$site/usercustomize.py"'
 attack injection strace-launch none '
     strace -f -s 4096 -o trace.py python3 "$E2E_T/pyreq.py" "$A/"
@@ -192,6 +198,6 @@ attack oracles aws-endpoint-other-host none 'aws sts get-caller-identity --endpo
 attack socket valid-frames none 'python3 "$SOCKCLIENT" valid'
 attack socket broken-frames none 'python3 "$SOCKCLIENT" broken'
 attack socket replayed-frames none 'python3 "$SOCKCLIENT" replay'
-attack socket connect-fork-exec none 'python3 "$SOCKCLIENT" forkexec /usr/bin/curl --netrc -sS "$A/"'
+attack socket connect-fork-exec none 'python3 "$SOCKCLIENT" forkexec /usr/bin/curl --netrc -sS "$W"; sleep 1'
 attack socket index-file none 'ls -la "$(dirname "$VAULT_SOCKET")"; cat "$(dirname "$VAULT_SOCKET")/index" | strings -n 4'
 echo "agent_attacks: done"
