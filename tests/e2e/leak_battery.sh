@@ -59,7 +59,7 @@ write_policy() { # [extra tool lines]
     e2e_policy <<CONF
 protect = [ "*_TOKEN", "*_SECRET_ACCESS_KEY", "*_ACCESS_KEY_ID" ];
 tools = (
-  { name = "curl"; exe = "/usr/bin/curl"; files = [ "netrc" ];
+  { name = "curl"; exe = "/usr/bin/curl"; files = [ "netrc", "curlrc" ];
     allow_args = [ "--netrc -sS http://127.0.0.1:$AP/", "--netrc -fsS http://127.0.0.1:$AP/",
                    "--netrc -sS http://127.0.0.1:$SLOW/slow" ]; },
   { name = "git-remote-http"; exe = "$REMOTE_HTTP"; files = [ "netrc", "gitcreds" ];
@@ -75,6 +75,9 @@ tools = (
 );
 files = (
   { name = "netrc"; path = "$UH/.netrc"; template = "machine 127.0.0.1 login agent password {{api_token}}\n"; },
+  # ~/.curlrc managed too: the agent can neither write it (EACCES) nor have
+  # a granted curl read its own (a proxy line there would take the key)
+  { name = "curlrc"; path = "$UH/.curlrc"; template = "# managed by vaultshim\n"; },
   { name = "gitcreds"; path = "$UH/.git-credentials"; template = "http://agent:{{api_token}}@127.0.0.1%3a$GP\n"; },
   { name = "npmrc"; path = "$UH/.npmrc"; template = "//127.0.0.1:$AP/:_authToken={{npm_token}}\nregistry=http://127.0.0.1:$AP/\nupdate-notifier=false\n"; },
   { name = "aws"; path = "$UH/.aws/credentials";

