@@ -163,6 +163,25 @@ found_any() { # FORMS_FILE PATH...: true when a form of one of the values is the
     local f=$1; shift
     grep -rqaF -f "$f" -- "$@" 2>/dev/null
 }
+# the detector finds each form inside other text: base64 at the three
+# alignments, hex in both cases, reversed (and is silent on clean text)
+detector_selftest() {
+    local d="$VS_TMP/selftest" k v=${VAULTED%% *}
+    mkdir -p "$d/clean" && printf 'nothing here %s\n' "$(fake_token other)" >"$d/clean/f"
+    found_any "$VS_TMP/forms.vaulted" "$d/clean" && return 1
+    for k in 0 1 2; do
+        mkdir -p "$d/b$k" && printf 'Authorization: Basic %s\n' \
+            "$(printf '%s%s:tail' "$(printf 'ab' | head -c "$k")" "$v" | base64 -w0)" >"$d/b$k/f"
+        found_any "$VS_TMP/forms.vaulted" "$d/b$k" || return 1
+    done
+    mkdir -p "$d/hex" "$d/HEX" "$d/rev"
+    printf 'x%sy' "$(printf '%s' "$v" | od -An -tx1 | tr -d ' \n')" >"$d/hex/f"
+    printf 'x%sy' "$(printf '%s' "$v" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" >"$d/HEX/f"
+    printf 'x%sy' "$(printf '%s' "$v" | rev)" >"$d/rev/f"
+    found_any "$VS_TMP/forms.vaulted" "$d/hex" && found_any "$VS_TMP/forms.vaulted" "$d/HEX" &&
+        found_any "$VS_TMP/forms.vaulted" "$d/rev"
+}
+check "the detector finds base64 (3 alignments), hex (both cases) and reversed forms, and not clean text" detector_selftest
 table="$VS_TMP/table"
 printf '%-10s %-26s %-9s %-9s %-9s\n' class case expected result control >"$table"
 declare -A class_leaks class_cases

@@ -152,7 +152,7 @@ e2e_forms() {
         # encode value bytes alone (no prefix group, no final group)
         b=$(printf '%s%s' "$(printf 'xx' | head -c "$k")" "$1" | base64 -w0)
         start=$((k ? 4 : 0))
-        printf '%s\n' "${b:start:${#b}-start-4}"
+        [ "${#b}" -gt $((start + 4)) ] && printf '%s\n' "${b:start:${#b}-start-4}"
     done
     printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; echo
 }
