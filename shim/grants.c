@@ -8,8 +8,9 @@
  *     a reserved slot of the start-up array is pointed at its entry (Go and
  *     bash read that array); other names get a new array with the entries
  *     appended (Python, node and coreutils read environ).
- *  3. Managed files are rendered by vaultd on first use into a sealed,
- *     0600 memfd; every open gets an independent open of it.
+ *  3. Managed files are rendered by vaultd right after the grant (before
+ *     the program can change its command line) into a sealed, 0600 memfd;
+ *     every open gets an independent open of it.
  *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
  *     nothing granted, placeholders removed.
  *  5. At exit the region and the memfds are wiped and closed. */

@@ -321,6 +321,7 @@ int vaultctl_main(int argc, char **argv)
         for (int i = at; i + 1 < argc; i++)
             argv[i] = argv[i + 1];
         argc--;
+        argv[argc] = NULL; /* else `run -- CMD A B` execs CMD A B B */
     }
     rc = parse_options(&c, cmd, argc, argv);
     if (rc == -1)
