@@ -292,6 +292,11 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
         f->path[path->len] = '\0';
         f->memfd = -1;
     }
+    cursor = 0;
+    const struct vs_field_ref *hide;
+    while (vs_msg_next(m, VS_F_HIDE, &cursor, &hide) == 0)
+        if (vs_shim_hide_add((const char *)hide->data, hide->len) != 0)
+            return VS_ETOOBIG;
     return 0;
 }
 

@@ -95,6 +95,12 @@ extern _Thread_local int vs_shim_guard;
  * component is not followed). false when it cannot be formed. */
 bool vs_shim_canonical(int dirfd, const char *path, char *out, size_t cap);
 
+/* hide.c: a granted tool's hide_files. add: 0, or -1 when full. hidden: is
+ * path (relative to dirfd) one of them? canon then holds its canonical form,
+ * which no granted file has, so the hooks answer ENOENT for it. */
+int vs_shim_hide_add(const char *entry, size_t len);
+bool vs_shim_hidden(int dirfd, const char *path, char *canon, size_t cap);
+
 /* Is this canonical path a managed credential file? */
 bool vs_shim_path_managed(const char *canon);
 

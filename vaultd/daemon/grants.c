@@ -275,6 +275,8 @@ static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_
     }
     for (size_t i = 0; rc == 0 && i < t->n_files; i++)
         rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
+    for (size_t i = 0; rc == 0 && i < t->n_hide; i++)
+        rc = vs_msg_put_str(&w, VS_F_HIDE, t->hide[i]);
     if (rc == 0)
         rc = vs_msg_finish(&w, len);
     if (rc != 0)
