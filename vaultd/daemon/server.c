@@ -103,6 +103,7 @@ static struct {
 } held;
 
 static bool trim_due;
+static size_t peak_conns; /* since the last time none were open */
 
 static void forget_held(const struct conn *c)
 {
@@ -122,11 +123,17 @@ static void close_conn(struct vaultd *d, size_t slot)
     free(c);
     d->conns[slot] = NULL;
     d->nconns--;
-    /* After a burst, give the per-connection memory back to the system
-     * (sweep_idle, at most once a second: a trim per closed connection
-     * cost every one-client grant a heap walk). */
-    if (d->nconns == 0)
-        trim_due = true;
+    /* After a burst, give the per-connection memory back to the system:
+     * at once when the burst was large, else from sweep_idle at most once
+     * a second (a trim per closed connection cost every one-client grant
+     * a heap walk). */
+    if (d->nconns == 0) {
+        if (peak_conns > 64)
+            (void)malloc_trim(0);
+        else
+            trim_due = peak_conns > 0;
+        peak_conns = 0;
+    }
 }
 
 static void say_out_of_fds(struct vaultd *d)
@@ -179,6 +186,8 @@ static bool accept_one(struct vaultd *d)
     d->full_logged = false;
     d->conns[slot] = c;
     d->nconns++;
+    if (d->nconns > peak_conns)
+        peak_conns = d->nconns;
     return true;
 }
 
