@@ -278,6 +278,7 @@ int vaultctl_main(int argc, char **argv)
         for (int i = at; i + 1 < argc; i++)
             argv[i] = argv[i + 1];
         argc--;
+        argv[argc] = NULL; /* still NULL-terminated: `run` execs this array */
     }
     rc = parse_options(&c, cmd, argc, argv);
     if (rc == -1)
