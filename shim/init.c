@@ -29,7 +29,9 @@
 
 extern char **environ;
 
-struct vs_shim vs_shim = {.sock = -1};
+/* Zero-initialised (.bss, not 74 KiB of .data read from the file): sock
+ * becomes -1 in prepare(), before anything can use it. */
+struct vs_shim vs_shim;
 _Thread_local int vs_shim_guard;
 
 static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
@@ -146,6 +148,7 @@ static void map_index(void)
 static void prepare(void)
 {
     preparing = 1;
+    vs_shim.sock = -1;
     int saved = errno;
     find_socket();
     find_self();
@@ -214,5 +217,6 @@ __attribute__((constructor(101))) static void vs_shim_start(int argc, char **arg
 
 __attribute__((destructor)) static void vs_shim_stop(void)
 {
-    vs_grants_wipe();
+    if (prepared) /* else there is nothing to wipe, and sock is not -1 yet */
+        vs_grants_wipe();
 }
