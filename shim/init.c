@@ -37,7 +37,7 @@ _Thread_local int vs_shim_guard;
 static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
 /* The start-up environment's strings, after scrubbing: a getenv answer in
  * this range cannot be a protected name (see vs_shim_in_startup_env). */
-static const char *startup_lo, *startup_hi;
+const char *vs_shim_startup_lo, *vs_shim_startup_hi;
 static volatile int prepared;
 static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
@@ -189,15 +189,11 @@ static void remember_startup_block(char **envp)
     /* A gap of more than 256 KiB means these are not one block (an
      * earlier constructor's setenv put heap strings in): no fast path. */
     if (lo != NULL && (size_t)(hi - lo) < 256 * 1024) {
-        startup_lo = lo;
-        startup_hi = hi;
+        vs_shim_startup_lo = lo;
+        vs_shim_startup_hi = hi;
     }
 }
 
-bool vs_shim_in_startup_env(const char *value)
-{
-    return value >= startup_lo && value < startup_hi;
-}
 
 /* glibc passes argc, argv and envp to ELF constructors: envp is the
  * start-up array, which may no longer be environ if an earlier constructor
