@@ -131,6 +131,12 @@ static void find_self(void)
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
         strlen(info.dli_fname) < sizeof vs_shim.shim_path)
         memcpy(vs_shim.shim_path, info.dli_fname, strlen(info.dli_fname) + 1);
+}
+
+/* Our executable's path serves a tool only (its node check, its messages):
+ * a process outside every grant does not pay the readlink. */
+static void find_exe_path(void)
+{
     ssize_t n = readlink("/proc/self/exe", vs_shim.exe_path, sizeof vs_shim.exe_path - 1);
     vs_shim.exe_path[n > 0 ? (size_t)n : 0] = '\0';
 }
@@ -154,6 +160,8 @@ static void prepare(void)
     find_self();
     map_index();
     vs_grants_identify(); /* sets is_tool from the exe (and script) */
+    if (vs_shim.is_tool)
+        find_exe_path();
     scrub(environ);
     errno = saved;
     prepared = 1;
