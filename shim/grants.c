@@ -118,7 +118,7 @@ void vs_grants_identify(void)
     if (!vs_shim.have_index)
         return;
     struct stat st;
-    if (stat("/proc/self/exe", &st) != 0)
+    if (!vs_shim_self_stat(&st))
         return;
     const struct vs_index *idx = &vs_shim.index;
     if (vs_index_is_interpreter(idx, st.st_dev, st.st_ino))

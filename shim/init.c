@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,6 +77,35 @@ void *vs_shim_real(void *_Atomic *slot, const char *name)
         atomic_store_explicit(slot, fn, memory_order_release);
     }
     return fn;
+}
+
+/* The start-up argv, from our constructor (NULL when a hook ran first). */
+static char **startup_argv;
+
+/* Is fn among argv[1..2]? binfmt_script and binfmt_misc run an interpreter
+ * with the file execve was given there (after the interpreter's optional
+ * argument); AT_EXECFN then names the script, not our executable. */
+static bool execfn_in_argv(const char *fn)
+{
+    for (int i = 1; i <= 2 && startup_argv[i - 1] != NULL && startup_argv[i] != NULL; i++)
+        if (strcmp(startup_argv[i], fn) == 0)
+            return true;
+    return false;
+}
+
+bool vs_shim_self_stat(struct stat *st)
+{
+    /* AT_EXECFN, the absolute path execve was given, names our executable
+     * without /proc/self/exe, whose first use costs a new process 13 us (the
+     * kernel builds the pid's /proc entries). Not for a relative path, a
+     * script or binfmt_misc run, or an unknown argv: then /proc/self/exe.
+     * The answer only decides whether to ask vaultd, which decides from the
+     * kernel's /proc/PID/exe: a file swapped under the path fails closed. */
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    if (fn != NULL && fn[0] == '/' && startup_argv != NULL && startup_argv[0] != NULL && !execfn_in_argv(fn) &&
+        stat(fn, st) == 0 && S_ISREG(st->st_mode))
+        return true;
+    return stat("/proc/self/exe", st) == 0;
 }
 
 /* The environment entry's name length ("NAME=value" -> 4). */
@@ -209,7 +239,8 @@ static void remember_startup_block(char **envp)
 __attribute__((constructor(101))) static void vs_shim_start(int argc, char **argv, char **envp)
 {
     (void)argc;
-    (void)argv;
+    if (!prepared)
+        startup_argv = argv;
     if (!vs_shim_ready())
         return;
     if (envp != environ)
