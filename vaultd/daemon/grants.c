@@ -117,9 +117,9 @@ static int check_args(const struct conn *c)
 
 static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
 {
-    int rc = vs_path_trusted(t->exe_real, d->owner);
+    int rc = vs_path_trusted_cached(t->exe_real, d->owner);
     if (rc == 0 && t->script_real != NULL)
-        rc = vs_path_trusted(t->script_real, d->owner);
+        rc = vs_path_trusted_cached(t->script_real, d->owner);
     return rc;
 }
 
