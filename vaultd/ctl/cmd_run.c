@@ -74,15 +74,18 @@ int cmd_run(struct ctl *c)
     if (c->socket != NULL ? (size_t)snprintf(sock, sizeof sock, "%s", c->socket) >= sizeof sock
                           : vs_socket_path(sock, sizeof sock) != 0)
         return ctl_say(c, CTL_ERROR, "socket path too long");
-    /* A listener is bound there: connect() on a SEQPACKET socket fails
-     * (ENOENT, ECONNREFUSED) when no vaultd is, and succeeds once the
-     * connection is queued, without waiting for vaultd to inspect us and
-     * answer a PING (a round trip that was a third of the launcher's cost).
-     * A hung vaultd is not detected here; the shim then fails closed. */
+    /* A PING round trip, not a bare connect: connect() succeeds as soon as
+     * the kernel queues the connection, also when vaultd is hung or cannot
+     * inspect us (a container vaultd without its capabilities), and the
+     * agent would then start with tools that silently get nothing. */
     int fd = vs_client_connect(sock);
-    if (fd < 0)
+    uint8_t reply[512];
+    struct vs_msg m;
+    int answered = fd >= 0 ? vs_client_simple(fd, VS_OP_PING, reply, sizeof reply, &m) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (answered != 0 || m.op != VS_OP_OK)
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
-    close(fd);
     char shim[PATH_MAX];
     int rc = find_shim(shim, sizeof shim);
     if (rc != 0)

@@ -313,15 +313,18 @@ static int same_generation(const struct vs_peer *p, const char *when)
     return 0;
 }
 
-/* Is the peer now non-dumpable and closed to us (no ptrace access: vaultd
- * runs as the owner without CAP_SYS_PTRACE)? Its exe link is then
+/* Is the peer, a process of our own user, now non-dumpable and closed to us
+ * (no ptrace access: vaultd runs as the owner without CAP_SYS_PTRACE)? Its exe link is then
  * unreadable and its stat layout fields read 0. */
 static bool hidden_from_us(const struct vs_peer *p)
 {
     if (p->opaque)
         return true;
+    /* Only our own user's processes: another user's that we cannot read
+     * is refused as before (the container set-up gives vaultd the
+     * capabilities to read them). */
     struct stat maps;
-    if (fstatat(p->procfd, "maps", &maps, 0) != 0 || maps.st_uid != 0 || p->uid == 0)
+    if (p->uid != geteuid() || p->uid == 0 || fstatat(p->procfd, "maps", &maps, 0) != 0 || maps.st_uid != 0)
         return false;
     int fd = openat(p->procfd, "exe", O_PATH | O_CLOEXEC);
     if (fd >= 0) {
