@@ -92,8 +92,7 @@ int vs_pol_bool(const struct vs_pol_ld *c, const config_setting_t *s, bool *out)
     return 0;
 }
 
-static int get_int(const struct vs_pol_ld *c, const config_setting_t *s, long long lo, long long hi,
-                   int *out)
+int vs_pol_int(const struct vs_pol_ld *c, const config_setting_t *s, long long lo, long long hi, int *out)
 {
     long long v;
     if (config_setting_type(s) == CONFIG_TYPE_INT)
@@ -240,11 +239,11 @@ static int parse_vault(struct vs_pol_ld *c, const config_setting_t *g)
     int rc = vs_pol_check_keys(c, g, "vault", keys, sizeof keys / sizeof keys[0]);
     const config_setting_t *s;
     if (rc == 0 && (s = config_setting_get_member(g, "rotation_days")) != NULL)
-        rc = get_int(c, s, 1, 3650, &c->p->rotation_days);
+        rc = vs_pol_int(c, s, 1, 3650, &c->p->rotation_days);
     if (rc == 0 && (s = config_setting_get_member(g, "keep_versions")) != NULL)
-        rc = get_int(c, s, 1, 100, &c->p->keep_versions);
+        rc = vs_pol_int(c, s, 1, 100, &c->p->keep_versions);
     if (rc == 0 && (s = config_setting_get_member(g, "approve_timeout")) != NULL)
-        rc = get_int(c, s, 1, 86400, &c->p->approve_timeout);
+        rc = vs_pol_int(c, s, 1, 86400, &c->p->approve_timeout);
     if (rc == 0 && (s = config_setting_get_member(g, "notify_command")) != NULL) {
         rc = vs_pol_string_list(c, s);
         if (rc == 0 && config_setting_length(s) == 0)

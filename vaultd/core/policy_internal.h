@@ -20,6 +20,8 @@ const char *vs_pol_key(const struct config_setting_t *s);
 int vs_pol_check_keys(const struct vs_pol_ld *c, const struct config_setting_t *g, const char *what,
                       const char *const *keys, size_t nkeys);
 int vs_pol_string(const struct vs_pol_ld *c, const struct config_setting_t *s, const char **out);
+/* An integer setting in lo..hi, or "FILE:LINE: KEY must be ...". */
+int vs_pol_int(const struct vs_pol_ld *c, const struct config_setting_t *s, long long lo, long long hi, int *out);
 int vs_pol_bool(const struct vs_pol_ld *c, const struct config_setting_t *s, bool *out);
 int vs_pol_string_list(const struct vs_pol_ld *c, const struct config_setting_t *s);
 int vs_pol_path(struct vs_pol_ld *c, const struct config_setting_t *s, const char *in, char **out);

@@ -56,21 +56,6 @@ void vs_policy_life_free(struct vs_policy_life *l)
     vs_policy_life_defaults(l);
 }
 
-static int int_in(const struct vs_pol_ld *c, const config_setting_t *s, long long lo, long long hi, int *out)
-{
-    long long v;
-    if (config_setting_type(s) == CONFIG_TYPE_INT)
-        v = config_setting_get_int(s);
-    else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-        v = config_setting_get_int64(s);
-    else
-        return vs_pol_err(c, s, "%s must be an integer", vs_pol_key(s));
-    if (v < lo || v > hi)
-        return vs_pol_err(c, s, "%s must be between %lld and %lld", vs_pol_key(s), lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
 static bool label_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -164,7 +149,7 @@ static int parse_secrets(struct vs_pol_ld *c, const config_setting_t *s, struct 
             if (strcmp(l->secrets[k].name, r->name) == 0)
                 rc = vs_pol_err(c, g, "secrets: \"%s\" given twice", r->name);
         if (rc == 0 && (d = config_setting_get_member(g, "rotation_days")) != NULL)
-            rc = int_in(c, d, 1, 3650, &r->rotation_days);
+            rc = vs_pol_int(c, d, 1, 3650, &r->rotation_days);
     }
     return rc;
 }
@@ -272,11 +257,11 @@ static int parse_alerts(struct vs_pol_ld *c, const config_setting_t *g, struct v
         a->multiple = m;
     }
     if (rc == 0 && (s = config_setting_get_member(g, "min_uses")) != NULL)
-        rc = int_in(c, s, 1, 1000000, &a->min_uses);
+        rc = vs_pol_int(c, s, 1, 1000000, &a->min_uses);
     if (rc == 0 && (s = config_setting_get_member(g, "per_minute_cap")) != NULL)
-        rc = int_in(c, s, 0, 1000000, &a->per_minute_cap);
+        rc = vs_pol_int(c, s, 0, 1000000, &a->per_minute_cap);
     if (rc == 0 && (s = config_setting_get_member(g, "denial_burst")) != NULL)
-        rc = int_in(c, s, 0, 1000000, &a->denial_burst);
+        rc = vs_pol_int(c, s, 0, 1000000, &a->denial_burst);
     if (rc == 0 && (s = config_setting_get_member(g, "quarantine")) != NULL)
         rc = vs_pol_bool(c, s, &a->quarantine);
     if (rc == 0 && (s = config_setting_get_member(g, "active_hours")) != NULL)

@@ -48,27 +48,8 @@ static int copy_path(char *out, size_t cap, const char *value, const char *what)
  * folder) or in ../lib/vaultshim/ (make install). */
 static void find_shim(struct vaultd *d)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash == NULL)
-        return;
-    *slash = '\0';
     static const char *const places[] = {"/libvaultshim.so", "/../lib/vaultshim/libvaultshim.so"};
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
-        char candidate[PATH_MAX + 64];
-        (void)snprintf(candidate, sizeof candidate, "%s%s", self, places[i]);
-        char *real = realpath(candidate, NULL);
-        if (real != NULL && strlen(real) < sizeof d->shim) {
-            memcpy(d->shim, real, strlen(real) + 1);
-            free(real);
-            return;
-        }
-        free(real);
-    }
+    (void)vaultd_find_beside(places, 2, d->shim, sizeof d->shim);
 }
 
 static int default_paths(struct vaultd *d)

@@ -48,21 +48,8 @@ struct mediation {
 
 void vaultd_find_vault_exec(struct vaultd *d)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash == NULL)
-        return;
-    *slash = '\0';
-    char candidate[PATH_MAX + 16];
-    (void)snprintf(candidate, sizeof candidate, "%s/vault-exec", self);
-    char *real = realpath(candidate, NULL);
-    if (real != NULL && strlen(real) < sizeof d->vault_exec)
-        memcpy(d->vault_exec, real, strlen(real) + 1);
-    free(real);
+    static const char *const places[] = {"/vault-exec"};
+    (void)vaultd_find_beside(places, 1, d->vault_exec, sizeof d->vault_exec);
 }
 
 void vaultd_mediation_free(struct conn *c)

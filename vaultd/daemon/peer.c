@@ -298,16 +298,26 @@ static int read_cmdline(struct vs_peer *p)
 }
 
 /* Everything but the exe (read_exe) that marks one exec of one process. */
+/* Alive and the same process (not a zombie, same start time); st is its
+ * stat now. */
+static int same_process(const struct vs_peer *p, struct vs_proc_stat *st)
+{
+    int rc = vs_proc_read_stat(p->procfd, st);
+    if (rc != 0)
+        return rc;
+    if (st->state == 'Z' || st->state == 'X')
+        return vs_fail(VS_EDENIED, "peer exited (%s)", st->state == 'Z' ? "zombie" : "dead");
+    if (st->starttime != p->starttime)
+        return vs_fail(VS_EDENIED, "peer is another process than at accept (start time)");
+    return 0;
+}
+
 static int same_generation(const struct vs_peer *p, const char *when)
 {
     struct vs_proc_stat st;
-    int rc = vs_proc_read_stat(p->procfd, &st);
+    int rc = same_process(p, &st);
     if (rc != 0)
         return rc;
-    if (st.state == 'Z' || st.state == 'X')
-        return vs_fail(VS_EDENIED, "peer exited (%s)", st.state == 'Z' ? "zombie" : "dead");
-    if (st.starttime != p->starttime)
-        return vs_fail(VS_EDENIED, "peer is another process than at accept (start time)");
     if (memcmp(st.layout, p->layout, sizeof st.layout) != 0)
         return vs_fail(VS_EDENIED, "peer exec'd %s (memory layout changed)", when);
     return 0;
@@ -334,29 +344,17 @@ static bool hidden_from_us(const struct vs_peer *p)
     return errno == EACCES || errno == EPERM;
 }
 
-/* Start time and command line only: used when the peer is hidden from us.
+/* Used when the peer is hidden from us: start time and command line only.
  * It went non-dumpable after accept (the shim does so before CONFIRM); an
  * exec would have made it dumpable again, bar a setuid image, and the
  * shim's socket is close-on-exec, so no new image speaks on it. */
-static int same_start_and_cmdline(const struct vs_peer *p)
-{
-    struct vs_proc_stat st;
-    int rc = vs_proc_read_stat(p->procfd, &st);
-    if (rc != 0)
-        return rc;
-    if (st.state == 'Z' || st.state == 'X')
-        return vs_fail(VS_EDENIED, "peer exited (%s)", st.state == 'Z' ? "zombie" : "dead");
-    if (st.starttime != p->starttime)
-        return vs_fail(VS_EDENIED, "peer is another process than at accept (start time)");
-    return 0;
-}
-
 static int same_cmdline(const struct vs_peer *p);
 
 static int limited_alive(const struct vs_peer *p)
 {
+    struct vs_proc_stat st;
     int rc;
-    if ((rc = same_start_and_cmdline(p)) != 0 || (rc = same_cmdline(p)) != 0)
+    if ((rc = same_process(p, &st)) != 0 || (rc = same_cmdline(p)) != 0)
         return rc;
     return pidfd_alive(p->pidfd);
 }

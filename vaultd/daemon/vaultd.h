@@ -113,6 +113,10 @@ int vaultd_audit_sync(void);
 void vaultd_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t vaultd_overdue(const struct vaultd *d);
 
+/* beside.c: the first of places ("/name", relative to vaultd's own
+ * folder) that exists, as a real path in out. */
+bool vaultd_find_beside(const char *const *places, size_t n, char *out, size_t cap);
+
 /* server.c */
 int vaultd_listen(struct vaultd *d);
 int vaultd_run(struct vaultd *d);
