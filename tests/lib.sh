@@ -47,7 +47,7 @@ vs_trusted_build() {
 vs_clean_env() {
     [ -n "${VS_CLEAN_ENV:-}" ] && return 0
     local keep=() v
-    for v in VS_BUILD ${VS_KEEP:-}; do
+    for v in VS_BUILD ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS VS_VALGRIND ${VS_KEEP:-}; do
         [ -n "${!v:-}" ] && keep+=("$v=${!v}")
     done
     exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" LANG=C.UTF-8 "${keep[@]}" \

@@ -4,10 +4,11 @@
 #
 # make fuzz      builds every tests/fuzz/fuzz_NAME.c with clang
 #                -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/ and runs
-#                each for FUZZ_SECONDS (default 60) on a scratch copy of
-#                tests/fuzz/corpus/NAME (the repository is never written). A
-#                crash, leak or sanitizer report fails the target; its input is
-#                kept as $(BUILD)/fuzz/work/NAME/crash-*. FUZZ_TARGETS=... picks some.
+#                each for FUZZ_SECONDS (default 60), two at a time, on a scratch
+#                copy of tests/fuzz/corpus/NAME (tests/run-fuzz; the repository
+#                is never written). A crash, leak or sanitizer report fails the
+#                target; its input is kept as $(BUILD)/fuzz/work/NAME/crash-*.
+#                FUZZ_TARGETS=... picks some. `make test` runs them all.
 # make fuzz-NAME one target.
 # make valgrind  every unit test binary under valgrind (memcheck, definite
 #                leaks count as errors), then the integration suites with
@@ -22,11 +23,11 @@ FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
-                -Icommon -Ivaultd/core -Ivaultd/daemon $(PKG_CFLAGS) -Wall -Wextra
+                -Icommon -Ivaultd/core -Ivaultd/daemon -Ivaultd/exec $(PKG_CFLAGS) -Wall -Wextra
 FUZZ_LIB     := $(FUZZ_DIR)/libvsfuzz.a
-FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CORE_SRC))
+FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CORE_SRC) $(EXEC_SRC))
 
-.PHONY: fuzz valgrind $(addprefix fuzz-,$(FUZZ_ALL))
+.PHONY: fuzz fuzz-bins valgrind $(addprefix fuzz-,$(FUZZ_ALL))
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -36,42 +37,24 @@ $(FUZZ_LIB): $(FUZZ_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# libconfig 1.5 (Debian 12) leaks scanner buffers (strbuf_append, yylex) on a syntax
-# error after a string token (64 bytes; reproduced with libconfig alone, no
-# vaultshim code); suppressed by that one frame so our own leaks still fail.
-FUZZ_LSAN_SUPP := leak:strbuf_append\nleak:libconfig_yylex\n
-
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(PKG_LIBS) -o $@
 
-# One run: scratch corpus, bounded time, summary line; the exit status is the
-# fuzzer's (non-zero on any crash, leak, timeout or sanitizer report).
+# The runs themselves are tests/run-fuzz's (also part of `make test`): a
+# scratch corpus each, bounded time, FUZZ_JOBS (2) targets at a time, one
+# TAP line per target; it fails if any target did.
+fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_ALL))
+
 define fuzz_run
 fuzz-$(1): $(FUZZ_DIR)/fuzz_$(1)
-	@rm -rf $(FUZZ_DIR)/work/$(1) && mkdir -p $(FUZZ_DIR)/work/$(1)/corpus
-	@printf '$(FUZZ_LSAN_SUPP)' >$(FUZZ_DIR)/work/$(1)/lsan.supp
-	@if [ -d tests/fuzz/corpus/$(1) ]; then cp -R tests/fuzz/corpus/$(1)/. $(FUZZ_DIR)/work/$(1)/corpus/; fi
-	@echo "fuzz $(1): $(FUZZ_SECONDS) s"
-	@cd $(FUZZ_DIR)/work/$(1) && LSAN_OPTIONS=suppressions=lsan.supp ../../fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=./ $(FUZZ_ARGS) corpus >log 2>&1; \
-	  rc=$$$$?; \
-	  stats=$$$$(awk '/stat::number_of_executed_units/{e=$$$$2} /stat::peak_rss_mb/{r=$$$$2} \
-	    /^#[0-9]+.*(DONE|pulse|NEW|REDUCE)/{for(i=1;i<=NF;i++){if($$$$i=="cov:")c=$$$$(i+1); if($$$$i=="ft:")f=$$$$(i+1); if($$$$i=="corp:")k=$$$$(i+1)}} \
-	    END{printf "%s execs, cov %s, ft %s, corpus %s, peak rss %s MB", e, c, f, k, r}' log); \
-	  if [ $$$$rc -eq 0 ]; then echo "fuzz $(1): ok: $$$$stats"; \
-	  else echo "fuzz $(1): FAILED (exit $$$$rc): $$$$stats; log and input in $(FUZZ_DIR)/work/$(1)/"; \
-	    grep -m1 -A25 -E '^==[0-9]+==ERROR|runtime error|deadly signal|ERROR: libFuzzer' log; exit 1; fi
+	@FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS=$(1) FUZZ_ARGS="$(FUZZ_ARGS)" tests/run-fuzz
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_run,$(t))))
 
-# Every target runs even when one fails; the run fails if any did.
 fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
-	@bad=0; for t in $(FUZZ_TARGETS); do \
-	  $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) -f $(lastword $(MAKEFILE_LIST)) \
-	    BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz-$$t || bad=$$((bad + 1)); done; \
-	  if [ $$bad -ne 0 ]; then echo "fuzz: $$bad target(s) failed"; exit 1; fi; \
-	  echo "fuzz: $(words $(FUZZ_TARGETS)) targets, no crash"
+	@FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	  FUZZ_ARGS="$(FUZZ_ARGS)" tests/run-fuzz
 
 VALGRIND ?= valgrind
 VALGRIND_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
