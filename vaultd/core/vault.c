@@ -178,8 +178,11 @@ int vs_vault_commit(struct vs_vault *v, const struct vs_audit_event *ev)
     if (rc == 0)
         rc = vs_audit_reserve(v->auditfd, line.len);
     if (rc == 0) {
-        rc = vs_write_file_atomic(v->dirfd, VS_STORE_FILE, bytes, len);
-        if (rc != 0)
+        bool replaced = false;
+        rc = vs_write_file_atomic_ex(v->dirfd, VS_STORE_FILE, bytes, len, &replaced);
+        if (rc != 0 && replaced) /* renamed, then the folder fsync failed */
+            rc = undo_store(v, rc);
+        else if (rc != 0)
             rc = vs_fail(rc, "%s; the vault is unchanged", vs_last_error(rc));
     }
     if (rc == 0) {
