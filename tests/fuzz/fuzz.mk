@@ -68,7 +68,10 @@ VG_DIR := $(BUILD)/valgrind
 # The integration suites see a shadow build folder: every entry links to the
 # real one, but vaultctl is a wrapper that runs the real one under valgrind,
 # logging to $(VG_DIR)/logs/vaultctl.PID.log with its exit status replaced by
-# 99 on a memcheck error. vaultd, the shim and the helpers run as they are.
+# 99 on a memcheck error. vaultd runs under memcheck too (VS_VALGRIND: every
+# vs_start_vaultd of tests/lib.sh; logs vaultd.PID.log). A log holding any
+# "==PID==" line (an error or a definite leak; --quiet prints nothing else)
+# counts as a failure. The shim and the helpers run as they are.
 valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@if [ -n "$(SAN)" ]; then echo "valgrind: needs a build without SAN=1" >&2; exit 2; fi
@@ -88,12 +91,14 @@ valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%%%p.log %s "$$@"\n' \
 	    "$(VALGRIND)" "$(VALGRIND_FLAGS)" "$(abspath $(VG_DIR))" "$(abspath $(BUILD))/vaultctl" \
 	    >$$shadow/vaultctl; chmod 0755 $$shadow/vaultctl; \
-	  VS_BUILD=$$shadow tests/run; irc=$$?; \
-	  vg=$$(grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
+	  $(CC) -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $(VG_DIR)/logs/vg-pidfd.so tests/helpers/preload/vg-pidfd.c -ldl; \
+	  VS_VALGRIND=$(abspath $(VG_DIR))/logs VS_BUILD=$$shadow tests/run; irc=$$?; \
+	  vg=$$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log 2>/dev/null | wc -l); \
 	  runs=$$(ls $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
-	  echo "valgrind: integration: suite exit $$irc; vaultctl ran $$runs times under valgrind, $$vg with memcheck errors"; \
+	  druns=$$(ls $(VG_DIR)/logs/vaultd.*.log 2>/dev/null | wc -l); \
+	  echo "valgrind: integration: suite exit $$irc; vaultctl ran $$runs times and vaultd $$druns times under valgrind, $$vg with memcheck errors or leaks"; \
 	  if [ $$vg -ne 0 ]; then bad=$$((bad + vg)); \
-	    for f in $$(grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $(VG_DIR)/logs/vaultctl.*.log | head -3); do head -30 $$f; done; fi; \
+	    for f in $$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log | head -3); do echo "== $$f"; head -30 $$f; done; fi; \
 	  if [ $$irc -ne 0 ]; then echo "valgrind: integration suites failed under the wrapper (see $$shadow/test-logs)"; fi; \
 	fi; \
 	if [ $$bad -ne 0 ]; then echo "valgrind: $$bad failures"; exit 1; fi; echo "valgrind: no memcheck error"
