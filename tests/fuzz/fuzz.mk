@@ -102,3 +102,7 @@ valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	  if [ $$irc -ne 0 ]; then echo "valgrind: integration suites failed under the wrapper (see $$shadow/test-logs)"; fi; \
 	fi; \
 	if [ $$bad -ne 0 ]; then echo "valgrind: $$bad failures"; exit 1; fi; echo "valgrind: no memcheck error"
+
+# header dependencies of the fuzz objects (the Makefile's own list covers
+# $(BUILD)/obj and obj-shim only)
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
