@@ -12,8 +12,9 @@
 # make fuzz-NAME one target.
 # make valgrind  every unit test binary under valgrind (memcheck, definite
 #                leaks count as errors), then the integration suites with
-#                vaultctl run through a valgrind wrapper (VALGRIND_INTEGRATION=0
-#                skips that part). Needs a non-sanitizer BUILD.
+#                vaultctl and vaultd under memcheck (VALGRIND_INTEGRATION=0
+#                skips that part, VALGRIND_SCRIPTS="a b" picks scripts). Needs a
+#                non-sanitizer BUILD.
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
@@ -60,6 +61,14 @@ VALGRIND ?= valgrind
 VALGRIND_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
                   --show-leak-kinds=definite --track-origins=yes --num-callers=30
 VALGRIND_INTEGRATION ?= 1
+# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9" runs those integration
+# scripts only (default: every suite through tests/run). Under memcheck a
+# vaultctl run takes about a second: the long loops are cut down.
+VALGRIND_SCRIPTS ?=
+VALGRIND_UNIT ?= 1
+VALGRIND_KILL_OPS ?= 40
+VALGRIND_LOAD_GRANTS ?= 50
+VALGRIND_SHIM_CHAIN ?= 100
 # valgrind 3.19 (Debian 12) does not know pidfd_send_signal (syscall 424),
 # which the peer checks use: test_peer fails under it for that reason only.
 VALGRIND_SKIP ?= test_peer
@@ -75,7 +84,7 @@ VG_DIR := $(BUILD)/valgrind
 valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@if [ -n "$(SAN)" ]; then echo "valgrind: needs a build without SAN=1" >&2; exit 2; fi
-	@bad=0; n=0; for t in $(UNIT_BINS); do n=$$((n + 1)); \
+	@bad=0; n=0; for t in $(if $(filter 1,$(VALGRIND_UNIT)),$(UNIT_BINS)); do n=$$((n + 1)); \
 	  name=$$(basename $$t); \
 	  case " $(VALGRIND_SKIP) " in *" $$name "*) echo "valgrind: $$name: skipped (VALGRIND_SKIP)"; continue;; esac; \
 	  if VS_BUILD=$(abspath $(BUILD)) CMOCKA_MESSAGE_OUTPUT=TAP $(VALGRIND) $(VALGRIND_FLAGS) \
@@ -88,11 +97,16 @@ valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	  shadow=$(abspath $(VG_DIR))/build; mkdir -p $$shadow; \
 	  for e in $(abspath $(BUILD))/*; do case $$(basename $$e) in vaultctl|valgrind|fuzz|test-logs) ;; \
 	    *) ln -s $$e $$shadow/ ;; esac; done; \
-	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%%%p.log %s "$$@"\n' \
+	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%p.log %s "$$@"\n' \
 	    "$(VALGRIND)" "$(VALGRIND_FLAGS)" "$(abspath $(VG_DIR))" "$(abspath $(BUILD))/vaultctl" \
 	    >$$shadow/vaultctl; chmod 0755 $$shadow/vaultctl; \
 	  $(CC) -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $(VG_DIR)/logs/vg-pidfd.so tests/helpers/preload/vg-pidfd.c -ldl; \
-	  VS_VALGRIND=$(abspath $(VG_DIR))/logs VS_BUILD=$$shadow tests/run; irc=$$?; \
+	  export VS_VALGRIND=$(abspath $(VG_DIR))/logs VS_BUILD=$$shadow KILL_OPS=$(VALGRIND_KILL_OPS) \
+	    LOAD_GRANTS=$(VALGRIND_LOAD_GRANTS) SHIM_CHAIN=$(VALGRIND_SHIM_CHAIN); \
+	  if [ -n "$(VALGRIND_SCRIPTS)" ]; then irc=0; for s in $(VALGRIND_SCRIPTS); do \
+	      bash tests/integration/$$s.sh >$(VG_DIR)/logs/$$s.out 2>&1 || irc=1; \
+	      echo "valgrind: $$s: $$(grep -c '^ok' $(VG_DIR)/logs/$$s.out) ok, $$(grep -c '^not ok' $(VG_DIR)/logs/$$s.out) not ok"; done; \
+	  else tests/run; irc=$$?; fi; \
 	  vg=$$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log 2>/dev/null | wc -l); \
 	  runs=$$(ls $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
 	  druns=$$(ls $(VG_DIR)/logs/vaultd.*.log 2>/dev/null | wc -l); \
