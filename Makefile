@@ -140,11 +140,18 @@ asan:
 demo: all
 	@VS_BUILD=$(abspath $(BUILD)) scripts/demo
 
+# Programs and launchers in bin/, the shim in lib/vaultshim/ (where vaultd,
+# vaultctl run and vault-run look for it), man pages, the systemd user unit
+# (ExecStart pointed at PREFIX), the example policy and Containerfile.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vaultshim
-	install -m 0755 $(PROGRAMS) scripts/vault-run $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vaultshim $(DESTDIR)$(PREFIX)/lib/systemd/user \
+	  $(addprefix $(DESTDIR)$(PREFIX)/share/man/man,1 5 8)
+	install -m 0755 $(PROGRAMS) scripts/vault-run scripts/vault-entrypoint $(DESTDIR)$(PREFIX)/bin/
 	$(if $(SHIM),install -d $(DESTDIR)$(PREFIX)/lib/vaultshim && install -m 0644 $(SHIM) $(DESTDIR)$(PREFIX)/lib/vaultshim/)
-	install -m 0644 config/vaultshim.conf $(DESTDIR)$(PREFIX)/share/vaultshim/
+	install -m 0644 config/vaultshim.conf config/Containerfile.example $(DESTDIR)$(PREFIX)/share/vaultshim/
+	$(foreach s,1 5 8,install -m 0644 $(wildcard man/*.$(s)) $(DESTDIR)$(PREFIX)/share/man/man$(s)/ &&) true
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' config/vaultd.service >$(DESTDIR)$(PREFIX)/lib/systemd/user/vaultd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/vaultd.service
 
 clean:
 	rm -rf build

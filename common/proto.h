@@ -49,6 +49,19 @@ enum vs_op {
     VS_OP_LOCK = 0x06,
     VS_OP_RELOAD = 0x07,      /* PASSPHRASE? */
     VS_OP_PING = 0x08,
+    /* 0x10-0x1f: key lifecycle (docs/lifecycle.md) */
+    VS_OP_LOCKDOWN = 0x10,     /* LIFT? PASSPHRASE?: refuse every grant, or lift that */
+    VS_OP_SESSION_OPEN = 0x11, /* AGENT: OK carries SESSION */
+    VS_OP_SESSIONS = 0x12,     /* OK carries STATUS_TEXT */
+    VS_OP_SESSION_END = 0x13,  /* SESSION */
+    VS_OP_RELEASE = 0x14,      /* NAME PASSPHRASE?: lift a quarantine */
+    VS_OP_USAGE = 0x15,        /* NAME?: OK carries STATUS_TEXT */
+    /* Mediated runs (vault-exec) and approvals; see docs/vault-exec.md. */
+    VS_OP_MEDIATE = 0x09,     /* vault-exec: EXEC_FD, AGENT?, SESSION? -> OK (COUNT, RUN_FLAGS, PATH?) */
+    VS_OP_EXEC_DONE = 0x0a,   /* vault-exec after the run: EXIT_STATUS, DURATION_MS, AGENT? */
+    VS_OP_PENDING = 0x0b,     /* owner: held requests -> OK (STATUS_TEXT) */
+    VS_OP_APPROVE = 0x0c,     /* owner: REQ_ID, FOR_SECONDS?, USES?, PASSPHRASE? */
+    VS_OP_DENY = 0x0d,        /* owner: REQ_ID */
     VS_OP_OK = 0x80,          /* PATH? FILE_DATA? COUNT? VERSION? SESSION? STATUS_TEXT? */
     VS_OP_ERROR = 0x81,       /* ERRCODE, REASON? */
     VS_OP_GRANT_LIST = 0x82,  /* (NAME VALUE VERSION)* and PATH*, see rule 4 */
@@ -67,7 +80,17 @@ enum vs_field {
     VS_F_COUNT = 10,       /* u32 */
     VS_F_VERSION = 11,     /* u32 */
     VS_F_STATUS_TEXT = 12, /* text 0..16384 */
+    VS_F_LIFT = 21,        /* u32: 1 lifts a lockdown */
+    VS_F_EXEC_FD = 13,     /* u32: the fd vault-exec holds on its target */
+    VS_F_EXIT_STATUS = 14, /* u32: 0..255, 128+signal */
+    VS_F_DURATION_MS = 15, /* u32 */
+    VS_F_REQ_ID = 16,      /* u32: a held request */
+    VS_F_FOR_SECONDS = 17, /* u32: remember an approval this long */
+    VS_F_USES = 18,        /* u32: ... for this many runs */
+    VS_F_RUN_FLAGS = 19,   /* u32: a mediated run's VS_RUN_* bits */
 };
+
+#define VS_RUN_MASK 0x1u /* relay the tool's output through the masker */
 
 #define VS_F_NAME_MAX 255
 #define VS_F_VALUE_MAX 16384

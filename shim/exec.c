@@ -25,6 +25,7 @@
 #include "shim.h"
 
 #include "childenv.h"
+#include "route.h"
 
 #include <alloca.h>
 #include <errno.h>
@@ -203,6 +204,8 @@ struct decision {
     const struct vs_index_tool *tool;
     bool interpreter;
     bool refuse;
+    bool shebang;          /* the target is a "#!" script of interp */
+    char interp[PATH_MAX];
 };
 
 static const struct vs_index *index_or_null(void)
@@ -246,6 +249,8 @@ static void decide(int dirfd, const char *path, int atflags, char *const argv[],
         if (!it.found || idx == NULL)
             return;
         d->tool = vs_index_find_tool(idx, it.dev, it.ino, !has_arg, t.dev, t.ino);
+        d->shebang = !has_arg;
+        memcpy(d->interp, interp, strlen(interp) + 1);
     } else if (idx != NULL) {
         bool has_script = false;
         struct target st = {0};
@@ -306,6 +311,10 @@ struct envbuf {
     void *map;
     size_t maplen;
     char **envp;
+    /* route.h: set when the call runs vault-exec instead of the target */
+    const char *route_exe;
+    char **route_argv;
+    char *argv_slots[VS_ROUTE_MAX_ARGS];
 };
 
 /* 0, or an errno value (E2BIG, ENOMEM). */
@@ -359,12 +368,31 @@ static void say_refused(const char *path)
 
 /* Decides and builds for one call. 0 to go ahead (b->envp set), or an
  * errno value to fail with. errno itself is left as it was. */
+/* A mediated tool named by a path runs as vault-exec -- TARGET ARGS; a
+ * target named only by an fd is not routed (vaultd refuses it the keys). */
+static void route(int dirfd, const char *path, int atflags, char *const argv[], struct decision *d,
+                  struct envbuf *b)
+{
+    b->route_exe = NULL;
+    b->route_argv = NULL;
+    if (!vs_route_wanted(d->tool) || dirfd != AT_FDCWD || (atflags & AT_EMPTY_PATH) || path == NULL)
+        return;
+    const char *x = vs_route_exe();
+    if (x == NULL || !vs_route_argv(d->shebang ? d->interp : NULL, path, argv, b->argv_slots, VS_ROUTE_MAX_ARGS))
+        return;
+    b->route_exe = x;
+    b->route_argv = b->argv_slots;
+    d->tool = NULL; /* vault-exec is no tool: it asks vaultd itself */
+    d->interpreter = false;
+}
+
 static int prepare(int dirfd, const char *path, int atflags, char *const argv[], char *const envp[],
                    struct envbuf *b)
 {
     int saved = errno;
     struct decision d;
     decide(dirfd, path, atflags, argv, &d);
+    route(dirfd, path, atflags, argv, &d, b);
     int rc = 0;
     if (d.refuse) {
         say_refused(path);
@@ -389,7 +417,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
     int rc = prepare(AT_FDCWD, path, 0, argv, envp, &b);
     if (rc != 0)
         return MISSING(rc);
-    rc = real(path, argv, b.envp);
+    rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(path, argv, b.envp);
     envbuf_release(&b);
     return rc;
 }
@@ -407,7 +435,7 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
     int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
     if (rc != 0)
         return MISSING(rc);
-    rc = real(file, argv, b.envp);
+    rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(file, argv, b.envp);
     envbuf_release(&b);
     return rc;
 }
@@ -532,7 +560,8 @@ static int do_spawn(bool search, pid_t *pid, const char *path, const posix_spawn
     int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
     if (rc != 0)
         return rc;
-    rc = real(pid, path, fa, attr, argv, b.envp);
+    rc = b.route_exe != NULL ? real(pid, b.route_exe, fa, attr, b.route_argv, b.envp)
+                             : real(pid, path, fa, attr, argv, b.envp);
     envbuf_release(&b);
     return rc;
 }

@@ -8,8 +8,9 @@
  *     a reserved slot of the start-up array is pointed at its entry (Go and
  *     bash read that array); other names get a new array with the entries
  *     appended (Python, node and coreutils read environ).
- *  3. Managed files are rendered by vaultd on first use into a sealed,
- *     0600 memfd; every open gets an independent open of it.
+ *  3. Managed files are rendered by vaultd right after the grant (before
+ *     the program can change its command line) into a sealed, 0600 memfd;
+ *     every open gets an independent open of it.
  *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
  *     nothing granted, placeholders removed.
  *  5. At exit the region and the memfds are wiped and closed. */
@@ -310,6 +311,19 @@ static bool still_ours(int fd, dev_t dev, ino_t ino)
     return fd >= 0 && ino != 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
+static int render(struct vs_shim_file *f);
+
+/* Files are rendered now, before the tool's own code runs: vaultd checks
+ * that the peer's command line is the one it granted, and a tool that
+ * rewrites it later (npm sets process.title, which overwrites argv) would
+ * be refused a file it asked for lazily. */
+static void render_all(void)
+{
+    for (size_t i = 0; i < vs_shim.nfiles; i++)
+        if (vs_shim.files[i].memfd < 0)
+            (void)render(&vs_shim.files[i]);
+}
+
 void vs_grants_fetch(char **startup)
 {
     int saved = errno;
@@ -357,6 +371,7 @@ void vs_grants_fetch(char **startup)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
         remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
+        render_all();
     }
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;

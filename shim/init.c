@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,6 +42,12 @@ static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
  * process, and immune to the file being truncated under a mapping. */
 static unsigned char index_buf[64 * 1024] __attribute__((aligned(16)));
+/* vault-exec started this tool with its grants in the environment
+ * (VAULTSHIM_MEDIATED=1): keep the tool's own names, fetch nothing. The
+ * marker gives nothing to a process that sets it itself: protected values
+ * never reach an agent's environment in the first place. */
+static bool mediated;
+#define MEDIATED_MARKER "VAULTSHIM_MEDIATED=1"
 
 void vs_shim_say(const char *a, const char *b, const char *c)
 {
@@ -93,7 +100,12 @@ static void scrub(char **env)
     size_t out = 0;
     for (size_t in = 0; env[in] != NULL; in++) {
         char *entry = env[in];
-        if (!vs_index_entry_protected(idx, entry) || vs_grants_is_ours(entry)) {
+        /* The marker is for this process only: a tool this one runs
+         * fetches its own grants. */
+        if (strcmp(entry, MEDIATED_MARKER) == 0)
+            continue;
+        bool keep_mediated = mediated && vs_shim.is_tool && vs_grants_placeholder(entry, name_len(entry)) != NULL;
+        if (!vs_index_entry_protected(idx, entry) || vs_grants_is_ours(entry) || keep_mediated) {
             env[out++] = entry;
             continue;
         }
@@ -148,6 +160,9 @@ static void prepare(void)
     preparing = 1;
     int saved = errno;
     find_socket();
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strcmp(*e, MEDIATED_MARKER) == 0)
+            mediated = true;
     find_self();
     map_index();
     vs_grants_identify(); /* sets is_tool from the exe (and script) */
@@ -208,7 +223,9 @@ __attribute__((constructor(101))) static void vs_shim_start(int argc, char **arg
     if (envp != environ)
         scrub(envp);
     remember_startup_block(envp);
-    if (vs_shim.is_tool)
+    if (vs_shim.is_tool && mediated)
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* invariant 7: it holds values */
+    else if (vs_shim.is_tool)
         vs_grants_fetch(envp);
 }
 

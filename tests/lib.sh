@@ -32,6 +32,7 @@ vs_trusted_build() {
     chmod 755 "$copy"
     mkdir -p "$copy/tests"
     cp -a "$VS_BUILD/vaultctl" "$VS_BUILD/vaultd" "$VS_BUILD/libvaultshim.so" "$copy/"
+    [ -x "$VS_BUILD/vault-exec" ] && cp -a "$VS_BUILD/vault-exec" "$copy/"
     cp -a "$VS_BUILD/tests/helpers" "$copy/tests/"
     echo "# build folder $VS_BUILD is not a trusted path for vaultd: running a copy in $copy"
     VS_BUILD=$copy

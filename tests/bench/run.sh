@@ -197,4 +197,39 @@ if [ "${VS_BENCH_SCALE:-1}" = 1 ]; then
         line "vaultctl $op, $NS secrets (ms)" "-" "$(div "$(med "${ts[@]}")" 1000)" "-" "reported" "info"
     done
 fi
+# 6. vault-exec masking: in-memory throughput with 20 secrets (binary and
+# log-like text) against a plain copy, and relay-probe (the relay and
+# masker vault-exec uses) over a 1 GB stream: throughput against a bare
+# pipe, and its peak RSS against a 1 MB stream (flat memory).
+MASK_MB=256 MASK_R=3 RELAY_MB=1024
+[ -n "$Q" ] && { MASK_MB=32; MASK_R=1; RELAY_MB=64; }
+o=$("$OUT/vsbench-mask" "$MASK_MB" "$MASK_R") || die "mask bench failed"
+cp_=$(awk '$1 == "copy" { print $3 }' <<<"$o")
+for kind in binary text; do
+    v=$(awk -v k="$kind" '$1 == "mask" && $2 == k { print $4 }' <<<"$o")
+    line "masking MB/s, 20 secrets, $kind, ${MASK_MB} MB" "$cp_" "$v" "$(ratio "$cp_" "$v")" ">=200MB/s" "$(verdict_ge "$v" 200)"
+done
+for i in $(seq 1 20); do tok mask; echo; done >"$TMP/mask.values"
+peak_rss() { # KiB, the largest process waited for (relay-probe)
+    python3 -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r == 0 else -1)' "$@"
+}
+RP=$B/tests/helpers/relay-probe
+rss_small=$(peak_rss "$RP" --pipes "$TMP/mask.values" -- head -c 1M /dev/zero)
+rss_big=$(peak_rss "$RP" --pipes "$TMP/mask.values" -- head -c "${RELAY_MB}M" /dev/zero)
+[ "$rss_small" -gt 0 ] && [ "$rss_big" -gt 0 ] || die "relay-probe failed"
+line "relay-probe peak RSS (KiB), ${RELAY_MB} MB vs 1 MB" "$rss_small" "$rss_big" "$(ratio "$rss_small" "$rss_big")" \
+    "flat" "$(verdict_le "$(ratio "$rss_small" "$rss_big")" 1.1)"
+bare=() relay=()
+for r in 1 2; do
+    t0=$(date +%s%N); head -c "${RELAY_MB}M" /dev/zero | cat >/dev/null; bare+=($((($(date +%s%N) - t0) / 1000000)))
+    t0=$(date +%s%N); "$RP" --pipes "$TMP/mask.values" -- head -c "${RELAY_MB}M" /dev/zero >/dev/null
+    relay+=($((($(date +%s%N) - t0) / 1000000)))
+done
+mbps() { awk -v mb="$RELAY_MB" -v ms="$1" 'BEGIN { printf "%.0f", mb / (ms / 1000) }'; }
+b=$(printf '%s\n' "${bare[@]}" | sort -n | head -1); s=$(printf '%s\n' "${relay[@]}" | sort -n | head -1)
+line "relay MB/s, ${RELAY_MB} MB via pipes (best of 2)" "$(mbps "$b")" "$(mbps "$s")" "$(ratio "$(mbps "$b")" "$(mbps "$s")")" \
+    ">=200MB/s" "$(verdict_ge "$(mbps "$s")" 200)"
+
 echo "results: $RESULTS"

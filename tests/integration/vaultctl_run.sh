@@ -27,6 +27,8 @@ env GH_TOKEN="$tok" API_TOKEN="$tok" LD_PRELOAD=/nonexistent.so "$V" run --agent
     'echo "GH=[$GH_TOKEN] API=[$API_TOKEN]"; echo "LD_PRELOAD=$LD_PRELOAD"; echo "SOCKET=$VAULT_SOCKET";
      echo "AGENT=$VAULT_AGENT"; env | grep -c TOKEN; ulimit -c' >"$VS_TMP/out" 2>"$VS_TMP/err"
 check "the command runs" grep -q "^GH=" "$VS_TMP/out"
+check "the command gets exactly its arguments (none repeated)" bash -c '
+    [ "$("$0" run -- printf "[%s]" a b 2>&1)" = "[a][b]" ]' "$V"
 check "no protected name reaches it (a builtin and a policy pattern)" grep -qx "GH=\[\] API=\[\]" "$VS_TMP/out"
 check "no TOKEN entry in its environment" grep -qx "0" "$VS_TMP/out"
 check "the shim is LD_PRELOAD (the caller's preload dropped)" grep -qx "LD_PRELOAD=$SHIM" "$VS_TMP/out"

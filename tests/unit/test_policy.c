@@ -256,7 +256,16 @@ static const struct {
      "t:3: unknown key \"alow_args\" in tool"},
     {"files = (\n { name = \"a\"; path = \"~/a\"; template = \"x\";\n   mode = 1; }\n);\n",
      "t:3: unknown key \"mode\" in file"},
-    {"agents = ( );\n", "t:1: unknown key \"agents\" in the policy"},
+    {"agents = ( { name = \"a\";\n tools = [ \"nope\" ]; } );\n", "t:2: agent a: no tool named \"nope\" in tools"},
+    {"secrets = ( { name = \"fake_key\"; rotaton_days = 3; } );\n", "t:1: unknown key \"rotaton_days\" in secret"},
+    {"secrets = ( { name = \"nope\"; } );\n", "t:1: secrets: unknown secret \"nope\""},
+    {"projects = ( { name = \"w\"; path = \"/\";\n secrets = [ \"nope\" ]; } );\n",
+     "t:2: project secrets: unknown secret \"nope\""},
+    {"alerts = {\n multiple = 0.5; };\n", "t:2: multiple must be a number from 1.0 to 1000.0 (0 turns it off)"},
+    {"alerts = {\n active_hours = \"8-25\"; };\n",
+     "t:2: active_hours must be \"HH-HH\" (from 00-23, to 01-24, e.g. \"08-20\")"},
+    {"alerts = {\n alert_command = [ \"notify\" ]; };\n",
+     "t:2: alert_command: 1-16 arguments, the first an absolute path (run without a shell)"},
     /* wrong types and ranges */
     {"vault: { rotation_days = \"90\"; };\n", "t:1: rotation_days must be an integer"},
     {"vault: {\n rotation_days = 0; };\n", "t:2: rotation_days must be between 1 and 3650"},
@@ -450,15 +459,20 @@ static void example_config_loads(void **state)
     assert_int_equal(vs_policy_tool_args(curl, 3, c4, &why), 0);
     (void)c2; /* "**" after the URL token is inside it: -d is a further argument */
     assert_int_equal(vs_policy_tool_args(curl, 5, c2, &why), VS_EPOLICY);
-    const struct vs_policy_tool *git = vs_policy_find_tool_by_name(p, "git");
-    char *g1[] = {"credential", "fill"};
-    char *g2[] = {"clone", "https://github.com/o/r", "--config=credential.helper=!x"};
-    char *g3[] = {"-c", "http.proxy=http://evil", "fetch"};
-    char *g4[] = {"push", "origin", "main"};
+    /* git itself gets nothing; its HTTP transport gets the netrc for github.com only. */
+    assert_null(vs_policy_find_tool_by_name(p, "git"));
+    const struct vs_policy_tool *git = vs_policy_find_tool_by_name(p, "git-remote-http");
+    assert_non_null(git);
+    char *g1[] = {"origin", "https://evil.example/o/r"};
+    char *g2[] = {"origin", "https://github.com/o/r", "--extra"};
+    char *g3[] = {"--upload-pack=x", "https://github.com/o/r"};
+    char *g4[] = {"origin", "https://github.com/o/r.git"};
+    char *g5[] = {"https://github.com/o/r", "https://github.com/o/r"};
     assert_int_equal(vs_policy_tool_args(git, 2, g1, &why), VS_EPOLICY);
     assert_int_equal(vs_policy_tool_args(git, 3, g2, &why), VS_EPOLICY);
-    assert_int_equal(vs_policy_tool_args(git, 3, g3, &why), VS_EPOLICY);
-    assert_int_equal(vs_policy_tool_args(git, 3, g4, &why), 0);
+    assert_int_equal(vs_policy_tool_args(git, 2, g3, &why), VS_EPOLICY);
+    assert_int_equal(vs_policy_tool_args(git, 2, g4, &why), 0);
+    assert_int_equal(vs_policy_tool_args(git, 2, g5, &why), 0);
     const struct vs_policy_tool *npm = vs_policy_find_tool_by_name(p, "npm");
     char *n1[] = {"config", "get", "//registry.npmjs.org/:_authToken"};
     assert_int_equal(vs_policy_tool_args(npm, 3, n1, &why), VS_EPOLICY);

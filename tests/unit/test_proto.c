@@ -17,6 +17,7 @@
 static const uint8_t all_ops[] = {
     VS_OP_GRANTS, VS_OP_CONFIRM, VS_OP_RENDER_FILE, VS_OP_STATUS, VS_OP_UNLOCK, VS_OP_LOCK,
     VS_OP_RELOAD, VS_OP_PING,    VS_OP_OK,          VS_OP_ERROR,  VS_OP_GRANT_LIST,
+    VS_OP_MEDIATE, VS_OP_EXEC_DONE, VS_OP_PENDING, VS_OP_APPROVE, VS_OP_DENY,
 };
 #define NOPS (sizeof all_ops / sizeof all_ops[0])
 
@@ -108,7 +109,25 @@ static int build_op(uint8_t op, uint8_t *buf, size_t cap, size_t *len)
     case VS_OP_RELOAD:
         vs_msg_put_bytes(&w, VS_F_PASSPHRASE, fake_pass, strlen(fake_pass));
         break;
+    case VS_OP_MEDIATE:
+        vs_msg_put_u32(&w, VS_F_EXEC_FD, 3);
+        vs_msg_put_str(&w, VS_F_AGENT, "claude");
+        break;
+    case VS_OP_EXEC_DONE:
+        vs_msg_put_u32(&w, VS_F_EXIT_STATUS, 130);
+        vs_msg_put_u32(&w, VS_F_DURATION_MS, 1234);
+        break;
+    case VS_OP_APPROVE:
+        vs_msg_put_u32(&w, VS_F_REQ_ID, 7);
+        vs_msg_put_u32(&w, VS_F_FOR_SECONDS, 900);
+        vs_msg_put_u32(&w, VS_F_USES, 3);
+        vs_msg_put_bytes(&w, VS_F_PASSPHRASE, fake_pass, strlen(fake_pass));
+        break;
+    case VS_OP_DENY:
+        vs_msg_put_u32(&w, VS_F_REQ_ID, 7);
+        break;
     case VS_OP_OK:
+        vs_msg_put_u32(&w, VS_F_RUN_FLAGS, VS_RUN_MASK);
         vs_msg_put_str(&w, VS_F_PATH, "/home/u/.netrc");
         vs_msg_put_bytes(&w, VS_F_FILE_DATA, fake_file, sizeof fake_file);
         vs_msg_put_u32(&w, VS_F_COUNT, 3);
@@ -163,7 +182,30 @@ static void check_op(const struct vs_msg *m)
         assert_int_equal(n, strlen(fake_pass));
         assert_bytes(p, fake_pass, n);
         break;
+    case VS_OP_MEDIATE:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_EXEC_FD, &v), 0);
+        assert_int_equal(v, 3);
+        check_str(m, VS_F_AGENT, "claude");
+        break;
+    case VS_OP_EXEC_DONE:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_EXIT_STATUS, &v), 0);
+        assert_int_equal(v, 130);
+        assert_int_equal(vs_msg_get_u32(m, VS_F_DURATION_MS, &v), 0);
+        assert_int_equal(v, 1234);
+        break;
+    case VS_OP_APPROVE:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_USES, &v), 0);
+        assert_int_equal(v, 3);
+        assert_int_equal(vs_msg_get_u32(m, VS_F_FOR_SECONDS, &v), 0);
+        assert_int_equal(v, 900);
+        /* fall through: REQ_ID as for DENY */
+    case VS_OP_DENY:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_REQ_ID, &v), 0);
+        assert_int_equal(v, 7);
+        break;
     case VS_OP_OK:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_RUN_FLAGS, &v), 0);
+        assert_int_equal(v, VS_RUN_MASK);
         check_str(m, VS_F_PATH, "/home/u/.netrc");
         assert_int_equal(vs_msg_get_bytes(m, VS_F_FILE_DATA, &p, &n), 0);
         assert_int_equal(n, sizeof fake_file);
@@ -242,20 +284,24 @@ static void numbers_and_names(void **state)
     assert_int_equal(VS_OP_GRANT_LIST, 0x82);
     assert_int_equal(VS_F_NAME, 1);
     assert_int_equal(VS_F_STATUS_TEXT, 12);
+    assert_int_equal(VS_OP_MEDIATE, 0x09);
+    assert_int_equal(VS_OP_DENY, 0x0d);
+    assert_int_equal(VS_F_EXEC_FD, 13);
+    assert_int_equal(VS_F_RUN_FLAGS, 19);
     assert_true(strcmp(vs_op_name(VS_OP_GRANTS), "GRANTS") == 0);
     assert_true(strcmp(vs_op_name(VS_OP_GRANT_LIST), "GRANT_LIST") == 0);
     assert_true(strcmp(vs_op_name(0), "unknown") == 0);
     assert_true(strcmp(vs_op_name(0x1234), "unknown") == 0);
     assert_true(strcmp(vs_field_name(VS_F_PASSPHRASE), "PASSPHRASE") == 0);
-    assert_true(strcmp(vs_field_name(13), "unknown") == 0);
+    assert_true(strcmp(vs_field_name(31), "unknown") == 0);
     for (size_t i = 0; i < NOPS; i++) {
         assert_true(strcmp(vs_op_name(all_ops[i]), "unknown") != 0);
         assert_int_equal(vs_op_is_request(all_ops[i]), all_ops[i] < 0x80);
     }
-    for (unsigned t = 1; t <= 12; t++)
+    for (unsigned t = 1; t <= 19; t++)
         assert_true(strcmp(vs_field_name(t), "unknown") != 0);
     assert_false(vs_op_is_request(0));
-    assert_false(vs_op_is_request(9));
+    assert_false(vs_op_is_request(0x20));
 }
 
 static void round_trip_every_op(void **state)
@@ -293,7 +339,7 @@ static void header_refusals(void **state)
         raw_header(b, versions[i], VS_OP_PING, 0, 7);
         expect_refused(b, 8, VS_EPROTO, "protocol version");
     }
-    static const uint8_t bad_ops[] = {0, 9, 0x7f, 0x83, 0xff};
+    static const uint8_t bad_ops[] = {0, 0x20, 0x7f, 0x83, 0xff};
     for (size_t i = 0; i < sizeof bad_ops; i++) {
         raw_header(b, 1, bad_ops[i], 0, 7);
         expect_refused(b, 8, VS_EPROTO, "unknown op");
@@ -312,7 +358,7 @@ static void field_refusals(void **state)
     (void)state;
     uint8_t *b = scratch;
     size_t at;
-    static const uint16_t bad_types[] = {0, 13, 0x100, 0xffff};
+    static const uint16_t bad_types[] = {0, 31, 0x100, 0xffff};
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
         at = raw_header(b, 1, VS_OP_OK, 0, 1);
         at = raw_field(b, at, bad_types[i], 1, "x", 1);
@@ -729,7 +775,7 @@ static void walk(const struct vs_msg *m, const uint8_t *frame, size_t len)
         const struct vs_field_ref *f = &m->fields[i];
         assert_true(f->data >= frame && f->len <= len && f->data + f->len <= frame + len);
     }
-    for (uint16_t t = 0; t <= 13; t++) {
+    for (uint16_t t = 0; t <= 20; t++) {
         uint32_t v;
         const uint8_t *p;
         size_t n, cur = 0;

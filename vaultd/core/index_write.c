@@ -234,8 +234,10 @@ static int add_tools(struct parts *w, const struct vs_policy *p)
             t->flags |= VS_INDEX_TOOL_INTERPRETER;
             w->interp[w->n_interp++] = (struct vs_index_devino){t->exe_dev, t->exe_ino};
         }
-        t->flags |= (pt->mediate ? VS_INDEX_TOOL_MEDIATED : 0) | (pt->approve ? VS_INDEX_TOOL_APPROVE : 0) |
-                    (pt->mask ? VS_INDEX_TOOL_MASK : 0);
+        /* mask (on by default) matters only for a run through vault-exec. */
+        bool routed = pt->mediate || pt->approve || pt->approve_args.n > 0;
+        t->flags |= (pt->mediate ? VS_INDEX_TOOL_MEDIATED : 0) | (pt->approve || pt->approve_args.n > 0 ? VS_INDEX_TOOL_APPROVE : 0) |
+                    (pt->mask && routed ? VS_INDEX_TOOL_MASK : 0);
         rc = intern(&w->st, pt->name, &t->name);
         t->env_first = (uint32_t)w->refs.n;
         t->env_count = (uint32_t)pt->n_env;

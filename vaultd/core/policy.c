@@ -233,7 +233,8 @@ int vs_pol_path(struct vs_pol_ld *c, const config_setting_t *s, const char *in, 
 
 static int parse_vault(struct vs_pol_ld *c, const config_setting_t *g)
 {
-    static const char *const keys[] = {"rotation_days", "audit_log", "keep_versions"};
+    static const char *const keys[] = {"rotation_days", "audit_log", "keep_versions", "approve_timeout",
+                                       "notify_command"};
     if (!config_setting_is_group(g))
         return vs_pol_err(c, g, "vault must be a group { ... }");
     int rc = vs_pol_check_keys(c, g, "vault", keys, sizeof keys / sizeof keys[0]);
@@ -242,6 +243,16 @@ static int parse_vault(struct vs_pol_ld *c, const config_setting_t *g)
         rc = get_int(c, s, 1, 3650, &c->p->rotation_days);
     if (rc == 0 && (s = config_setting_get_member(g, "keep_versions")) != NULL)
         rc = get_int(c, s, 1, 100, &c->p->keep_versions);
+    if (rc == 0 && (s = config_setting_get_member(g, "approve_timeout")) != NULL)
+        rc = get_int(c, s, 1, 86400, &c->p->approve_timeout);
+    if (rc == 0 && (s = config_setting_get_member(g, "notify_command")) != NULL) {
+        rc = vs_pol_string_list(c, s);
+        if (rc == 0 && config_setting_length(s) == 0)
+            rc = vs_pol_err(c, s, "notify_command: the program and its arguments, e.g. [ \"notify-send\", \"vaultshim\" ]");
+        for (int i = 0; rc == 0 && i < config_setting_length(s); i++)
+            rc = push_str(&c->p->notify_argv, &c->p->n_notify,
+                          strdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i))));
+    }
     if (rc == 0 && (s = config_setting_get_member(g, "audit_log")) != NULL) {
         const char *v;
         char *path;
@@ -344,7 +355,8 @@ static int parse_file(struct vs_pol_ld *c, const config_setting_t *g, struct vs_
 
 static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
 {
-    static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces"};
+    static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces",
+                                       "secrets", "agents", "projects", "alerts"};
     struct vs_policy *p = c->p;
     int rc = vs_pol_check_keys(c, root, "the policy", keys, sizeof keys / sizeof keys[0]);
     const config_setting_t *s;
@@ -383,6 +395,8 @@ static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
     }
     if (rc == 0)
         rc = vs_policy_build_protect(p);
+    if (rc == 0)
+        rc = vs_pol_lifecycle(c, root);
     return rc;
 }
 
@@ -489,6 +503,8 @@ int vs_policy_load_string(const char *text, const char *source_name,
         return vs_fail(VS_ENOMEM, "policy: out of memory");
     p->rotation_days = 90;
     p->keep_versions = 5;
+    vs_policy_life_defaults(&p->life);
+    p->approve_timeout = 60;
     p->source = strdup(src);
     if (p->source == NULL) {
         vs_policy_free(p);

@@ -17,6 +17,7 @@
 #define VS_POLICY_H
 
 #include "argglob.h"
+#include "policy_lifecycle.h"
 #include "template.h"
 
 #include <stdbool.h>
@@ -66,6 +67,9 @@ struct vs_policy {
     int rotation_days;   /* default 90 */
     char *audit_log;     /* NULL when unset: the vault's own VAULT_HOME/audit.log */
     int keep_versions;   /* default 5 */
+    int approve_timeout; /* seconds a held request waits for the owner; default 60 */
+    char **notify_argv;  /* notify_command: run (no shell) on each held request */
+    size_t n_notify;
     bool allow_namespaces;
     /* protect, plus every tool env name */
     char **protect_exact; /* sorted, unique */
@@ -82,6 +86,7 @@ struct vs_policy {
     struct vs_policy_tool_key *tool_index;
     size_t n_tool_index;
     size_t *file_by_path; /* indices into files, sorted by path */
+    struct vs_policy_life life; /* secrets, agents, projects, alerts (policy_lifecycle.h) */
 };
 
 /* Is a secret name in the vault? Return true if so. */

@@ -284,6 +284,8 @@ void vs_policy_free(struct vs_policy *p)
     free_strv(p->protect_exact, p->n_protect_exact);
     free_strv(p->protect_glob, p->n_protect_glob);
     free_strv(p->warnings, p->n_warnings);
+    vs_policy_life_free(&p->life);
+    free_strv(p->notify_argv, p->n_notify);
     free(p->tool_index);
     free(p->file_by_path);
     free(p->source);

@@ -29,5 +29,6 @@ int vs_pol_tool(struct vs_pol_ld *c, const struct config_setting_t *g, struct vs
 int vs_policy_build_file_index(struct vs_policy *p, const char *src);
 int vs_policy_build_tool_index(struct vs_policy *p, const char *src);
 int vs_policy_build_protect(struct vs_policy *p);
+int vs_pol_lifecycle(struct vs_pol_ld *c, const struct config_setting_t *root);
 
 #endif

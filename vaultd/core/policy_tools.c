@@ -201,6 +201,7 @@ int vs_pol_tool(struct vs_pol_ld *c, const config_setting_t *g, struct vs_policy
         return rc;
     t->interpreter = script != NULL;
 
+    t->mask = true; /* applies only to runs through vault-exec */
     struct { const char *key; bool *dst; } bools[] = {
         {"approve", &t->approve}, {"mask", &t->mask}, {"mediate", &t->mediate},
         {"allow_proxy", &t->allow_proxy}, {"allow_namespaces", &t->allow_namespaces},

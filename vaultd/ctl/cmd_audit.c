@@ -17,6 +17,19 @@ struct show_state {
     uint64_t shown;
 };
 
+/* Does a grant's "secrets" array name secret ("ENV=secret@vN")? */
+static bool grant_names(const struct vs_jsonline *j, const char *secret)
+{
+    const struct vs_json_field *f = vs_jsonline_find(j, "secrets");
+    if (f == NULL || f->kind != VS_JSON_ARRAY)
+        return false;
+    size_t n = strlen(secret);
+    for (size_t i = 0; i + n + 2 < f->value_len; i++)
+        if (f->value[i] == '=' && memcmp(f->value + i + 1, secret, n) == 0 && f->value[i + 1 + n] == '@')
+            return true;
+    return false;
+}
+
 static int show_line(const char *line, size_t len, uint64_t lineno, void *ctx)
 {
     struct show_state *st = ctx;
@@ -28,7 +41,8 @@ static int show_line(const char *line, size_t len, uint64_t lineno, void *ctx)
     uint64_t version = 0;
     (void)vs_jsonline_get_str(&j, "time", when, sizeof when);
     if (st->c->secret != NULL &&
-        (vs_jsonline_get_str(&j, "secret", secret, sizeof secret) != 0 || strcmp(secret, st->c->secret) != 0))
+        (vs_jsonline_get_str(&j, "secret", secret, sizeof secret) != 0 || strcmp(secret, st->c->secret) != 0) &&
+        !grant_names(&j, st->c->secret))
         return 0;
     if (st->c->since != NULL) {
         int64_t t;

@@ -1,4 +1,5 @@
 #include "vaultctl.h"
+#include "ctl_life.h"
 
 #include "buf.h"
 #include "error.h"
@@ -6,12 +7,10 @@
 
 #include <stdio.h>
 
-#define ROTATION_DAYS_DEFAULT 90
-
-static void print_json_secret(const struct vs_secret *sec, int64_t now)
+static void print_json_secret(const struct vs_secret *sec, int64_t now, const struct vs_policy *p)
 {
     char created[32], rotated[32], due[32];
-    uint32_t days = sec->rotation_days != 0 ? sec->rotation_days : ROTATION_DAYS_DEFAULT;
+    uint32_t days = (uint32_t)vs_policy_rotation_days(p, sec->name, sec->rotation_days);
     int64_t due_s = (int64_t)sec->rotated + (int64_t)days * 86400;
     if (vs_format_time((int64_t)sec->created * 1000, created, sizeof created) != 0 ||
         vs_format_time((int64_t)sec->rotated * 1000, rotated, sizeof rotated) != 0 ||
@@ -35,10 +34,10 @@ static void print_json_secret(const struct vs_secret *sec, int64_t now)
     printf("}");
 }
 
-static void print_row(const struct vs_secret *sec, int64_t now)
+static void print_row(const struct vs_secret *sec, int64_t now, const struct vs_policy *p)
 {
     char age[24], since_rotation[24], due[40];
-    uint32_t days = sec->rotation_days != 0 ? sec->rotation_days : ROTATION_DAYS_DEFAULT;
+    uint32_t days = (uint32_t)vs_policy_rotation_days(p, sec->name, sec->rotation_days);
     int64_t now_s = now / 1000;
     int64_t due_in = (int64_t)sec->rotated + (int64_t)days * 86400 - now_s;
     vs_format_age(now_s - (int64_t)sec->created, age, sizeof age);
@@ -53,17 +52,23 @@ static void print_row(const struct vs_secret *sec, int64_t now)
 
 int cmd_list(struct ctl *c)
 {
-    struct vs_vault *v = NULL;
-    int rc = ctl_open_vault(c, 0, &v);
+    struct vs_policy *p = NULL;
+    int rc = ctl_load_policy(c, &p); /* rotation periods: per secret, vault.rotation_days */
     if (rc != 0)
         return ctl_fail(c, rc);
+    struct vs_vault *v = NULL;
+    rc = ctl_open_vault(c, 0, &v);
+    if (rc != 0) {
+        vs_policy_free(p);
+        return ctl_fail(c, rc);
+    }
     int64_t now = vs_now_ms();
     size_t n = vs_store_count(v->store);
     if (c->json) {
         printf("[");
         for (size_t i = 0; i < n; i++) {
             printf(i == 0 ? "" : ",");
-            print_json_secret(vs_store_at(v->store, i), now);
+            print_json_secret(vs_store_at(v->store, i), now, p);
         }
         printf("]\n");
     } else if (n == 0) {
@@ -71,8 +76,9 @@ int cmd_list(struct ctl *c)
     } else {
         printf("%-32s %7s %8s %8s %-14s %s\n", "NAME", "VERSION", "AGE", "ROTATED", "ROTATION DUE", "STATUS");
         for (size_t i = 0; i < n; i++)
-            print_row(vs_store_at(v->store, i), now);
+            print_row(vs_store_at(v->store, i), now, p);
     }
     vs_vault_close(v);
+    vs_policy_free(p);
     return fflush(stdout) == 0 ? CTL_OK : CTL_ERROR;
 }

@@ -3,11 +3,15 @@
  * What scripts/vault-run does, without a shell: check that vaultd answers,
  * drop every protected name from the environment (the index's names and
  * patterns, the well-known list), put libvaultshim.so first in LD_PRELOAD,
- * set VAULT_SOCKET and VAULT_AGENT, and exec CMD. */
+ * set VAULT_SOCKET and VAULT_AGENT, and exec CMD. With --agent, vaultd
+ * opens a session first (SESSION_OPEN: it records the agent, the start and
+ * this process, which becomes CMD) and its id goes down as VAULT_SESSION. */
 #include "vaultctl.h"
+#include "ctl_life.h"
 
 #include "client.h"
 #include "error.h"
+#include "proto.h"
 #include "index.h"
 #include "paths.h"
 
@@ -94,8 +98,8 @@ int cmd_run(struct ctl *c)
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
-    char **env = calloc(n + 4, sizeof *env);
-    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96];
+    char **env = calloc(n + 5, sizeof *env);
+    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
     if (env == NULL)
         return ctl_fail(c, vs_fail(VS_ENOMEM, "out of memory"));
     (void)snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
@@ -106,10 +110,18 @@ int cmd_run(struct ctl *c)
     if (c->agent != NULL) {
         (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
         env[k++] = agent_entry;
+        char id[64];
+        struct ctl_req req = {.agent = c->agent};
+        if ((rc = ctl_request(c, VS_OP_SESSION_OPEN, &req, id, sizeof id)) != 0) {
+            free(env);
+            return ctl_fail(c, rc);
+        }
+        (void)snprintf(session_entry, sizeof session_entry, "VAULT_SESSION=%s", id);
+        env[k++] = session_entry;
     }
     for (size_t i = 0; i < n; i++) {
         const char *e = environ[i];
-        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") ||
+        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") || named(e, "VAULT_SESSION") ||
             vs_index_entry_protected(have_index ? &idx : NULL, e))
             continue;
         env[k++] = environ[i];

@@ -2,8 +2,10 @@
  * Each opens the vault for writing (locked), changes the store in memory
  * and commits it with its audit line, or changes nothing. */
 #include "vaultctl.h"
+#include "ctl_life.h"
 
 #include "error.h"
+#include "proto.h"
 #include "timeutil.h"
 
 #include <sodium.h>
@@ -11,7 +13,16 @@
 #include <string.h>
 #include <time.h>
 
-#define KEEP_VERSIONS VS_KEEP_VERSIONS_DEFAULT
+/* vault.keep_versions of the policy in force, else the default. */
+static unsigned keep_versions(const struct ctl *c)
+{
+    struct vs_policy *p = NULL;
+    if (ctl_load_policy(c, &p) != 0 || p == NULL)
+        return VS_KEEP_VERSIONS_DEFAULT;
+    unsigned keep = (unsigned)p->keep_versions;
+    vs_policy_free(p);
+    return keep;
+}
 
 static int check_name(const struct ctl *c, const char *name)
 {
@@ -40,6 +51,7 @@ static int store_value(struct ctl *c, bool rotate)
     int rc = check_name(c, name);
     if (rc != 0)
         return rc;
+    unsigned keep = rotate ? keep_versions(c) : VS_KEEP_VERSIONS_DEFAULT;
     uint8_t *value = NULL;
     size_t len = 0;
     rc = ctl_read_value(c, name, &value, &len);
@@ -48,7 +60,7 @@ static int store_value(struct ctl *c, bool rotate)
     struct vs_vault *v = NULL;
     rc = ctl_open_vault(c, VS_VAULT_WRITE, &v);
     if (rc == 0)
-        rc = rotate ? vs_store_rotate(v->store, name, value, len, now_seconds(), KEEP_VERSIONS)
+        rc = rotate ? vs_store_rotate(v->store, name, value, len, now_seconds(), keep)
                     : vs_store_add(v->store, name, value, len, now_seconds());
     sodium_free(value);
     uint32_t version = rc == 0 ? current_version(v, name) : 0;
@@ -125,11 +137,52 @@ static int change_secret(struct ctl *c, const char *event)
 
 int cmd_revoke(struct ctl *c)
 {
-    return change_secret(c, "revoke");
+    int rc = change_secret(c, "revoke");
+    if (rc != CTL_OK)
+        return rc;
+    rc = ctl_runbook(c, c->argv[0], CTL_AFTER_REVOKE);
+    return rc != 0 ? ctl_fail(c, rc) : CTL_OK;
 }
 
+/* A quarantine is vaultd's (after an alert), not the store's: lifting it
+ * needs the human factor, which vaultd checks. */
+static int release_quarantine(struct ctl *c)
+{
+    uint8_t *pass = NULL;
+    struct ctl_req req = {.name = c->argv[0]};
+    char text[256];
+    int rc = ctl_human_factor(c, &pass, &req.pass_len);
+    req.pass = pass;
+    if (rc == 0)
+        rc = ctl_request(c, VS_OP_RELEASE, &req, text, sizeof text);
+    if (pass != NULL)
+        sodium_free(pass);
+    if (rc != 0)
+        return ctl_fail(c, rc);
+    printf("%s: %s\n", c->argv[0], text);
+    return CTL_OK;
+}
+
+/* Does the running vaultd hold name in quarantine? (its STATUS says so;
+ * no vaultd, no quarantine in force) */
+static bool quarantined(const struct ctl *c, const char *name)
+{
+    static char text[VS_F_STATUS_TEXT_MAX + 1];
+    char line[128];
+    (void)snprintf(line, sizeof line, "\nquarantined: %s (", name);
+    return ctl_request(c, VS_OP_STATUS, NULL, text, sizeof text) == 0 && strstr(text, line) != NULL;
+}
+
+/* restore: a quarantine vaultd holds (after an alert) is lifted first;
+ * otherwise the store's revocation, as before. A secret both quarantined
+ * and revoked needs restore twice: each is its own decision. */
 int cmd_restore(struct ctl *c)
 {
+    const char *name = c->argv[0];
+    if (!vs_secret_name_valid(name))
+        return check_name(c, name);
+    if (quarantined(c, name))
+        return release_quarantine(c);
     return change_secret(c, "restore");
 }
 

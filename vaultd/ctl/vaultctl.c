@@ -16,7 +16,8 @@
 
 enum opt_bits {
     O_JSON = 1 << 0, O_VERIFY = 1 << 1, O_REASON = 1 << 2, O_SECRET = 1 << 3,
-    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6,
+    O_SINCE = 1 << 4, O_KDF = 1 << 5, O_AGENT = 1 << 6, O_LIFT = 1 << 7, O_APPLY = 1 << 8,
+    O_UNDO = 1 << 9, O_STAGED = 1 << 10, O_HISTORY = 1 << 11, O_HOOK = 1 << 12, O_APPROVE = 1 << 13,
 };
 
 struct command {
@@ -35,7 +36,7 @@ static const struct command commands[] = {
      "store a new secret; the value is read from stdin, or asked for without echo on a terminal"},
     {"rotate", cmd_rotate, 0, 1, 1, "rotate NAME", "store a new version of NAME (value as for save); older versions are kept"},
     {"revoke", cmd_revoke, O_REASON, 1, 1, "revoke NAME [--reason TEXT]", "stop every grant of NAME until restore"},
-    {"restore", cmd_restore, 0, 1, 1, "restore NAME", "lift a revocation"},
+    {"restore", cmd_restore, 0, 1, 1, "restore NAME", "lift a revocation, or a quarantine vaultd applied after an alert"},
     {"rm", cmd_rm, 0, 1, 1, "rm NAME", "delete NAME and all its versions"},
     {"list", cmd_list, O_JSON, 0, 0, "list [--json]", "names, versions, ages, rotation due and status (never values)"},
     {"audit", cmd_audit, O_JSON | O_VERIFY | O_SECRET | O_SINCE, 0, 0,
@@ -48,6 +49,23 @@ static const struct command commands[] = {
     {"unlock", cmd_unlock, 0, 0, 0, "unlock", "give the running vaultd the passphrase (a key-file vault re-reads its key file)"},
     {"lock", cmd_lock, 0, 0, 0, "lock", "make the running vaultd wipe its keys; every grant stops until unlock"},
     {"reload", cmd_reload, 0, 0, 0, "reload", "make vaultd re-read its policy (a passphrase vault asks for the passphrase)"},
+    {"check", cmd_check, 0, 0, 0, "check", "one line per secret overdue for rotation; exit 1 if any (for cron and CI)"},
+    {"history", cmd_history, 0, 1, 1, "history NAME", "versions of NAME and who used each (agent, tool, count, last use)"},
+    {"drill", cmd_drill, 0, 1, 1, "drill NAME", "walk the emergency runbook of NAME as a dry run (changes nothing)"},
+    {"lockdown", cmd_lockdown, O_LIFT, 0, 0, "lockdown [--lift]",
+     "make vaultd refuse every grant now (kept across restarts); --lift ends it (passphrase or terminal)"},
+    {"sessions", cmd_sessions, 0, 0, 0, "sessions", "list the agent sessions vaultd knows (vault-run --agent NAME)"},
+    {"end-session", cmd_end_session, 0, 1, 1, "end-session ID", "refuse every grant for session ID from now on"},
+    {"usage", cmd_usage, 0, 0, 1, "usage [NAME]", "uses per day and agent for the last 8 days, as a text chart"},
+    {"import", cmd_import, O_APPLY | O_UNDO, 0, 1 << 16, "import [--apply] [--undo] [PATH...]",
+     "move credentials out of ~/.npmrc, ~/.netrc, ~/.aws/credentials, .env files, profiles...: a plan, or --apply"},
+    {"scan", cmd_scan, O_STAGED | O_HISTORY | O_HOOK, 0, 1 << 16,
+     "scan [PATH...] [--staged] [--history] [--install-hook]",
+     "find vaulted values (raw, base64, hex, URL-encoded) in files or git; exit 1 on a find"},
+    {"pending", cmd_pending, 0, 0, 0, "pending", "requests held for an approval: agent, executable and sha256, argv, cwd, secrets, age"},
+    {"approve", cmd_approve, O_APPROVE, 0, 1, "approve ID [--for 15m] [--uses N] [--passphrase] | approve --watch",
+     "let a held request run; from the owner's terminal (the one that unlocked the vault) or with the passphrase"},
+    {"deny", cmd_deny, 0, 1, 1, "deny ID", "refuse a held request"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -144,7 +162,8 @@ static const struct command *find_command(const char *name)
 static int parse_options(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
     enum { OPT_HOME = 256, OPT_KEYFILE, OPT_PASSFD, OPT_JSON, OPT_VERIFY, OPT_REASON, OPT_SECRET, OPT_SINCE, OPT_KDF,
-           OPT_SOCKET, OPT_AGENT };
+           OPT_SOCKET, OPT_AGENT, OPT_LIFT, OPT_APPLY, OPT_UNDO, OPT_STAGED, OPT_HISTORY, OPT_HOOK,
+           OPT_FOR, OPT_USES, OPT_WATCH, OPT_PASSPHRASE };
     static const struct option longopts[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"keyfile", optional_argument, NULL, OPT_KEYFILE},
@@ -157,12 +176,26 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         {"kdf", required_argument, NULL, OPT_KDF},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"agent", required_argument, NULL, OPT_AGENT},
+        {"lift", no_argument, NULL, OPT_LIFT},
+        {"apply", no_argument, NULL, OPT_APPLY},
+        {"undo", no_argument, NULL, OPT_UNDO},
+        {"staged", no_argument, NULL, OPT_STAGED},
+        {"history", no_argument, NULL, OPT_HISTORY},
+        {"install-hook", no_argument, NULL, OPT_HOOK},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"uses", required_argument, NULL, OPT_USES},
+        {"watch", no_argument, NULL, OPT_WATCH},
+        {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct { int id; unsigned bit; } owned[] = {
         {OPT_JSON, O_JSON}, {OPT_VERIFY, O_VERIFY}, {OPT_REASON, O_REASON},
         {OPT_SECRET, O_SECRET}, {OPT_SINCE, O_SINCE}, {OPT_KDF, O_KDF}, {OPT_AGENT, O_AGENT},
+        {OPT_LIFT, O_LIFT},
+        {OPT_APPLY, O_APPLY}, {OPT_UNDO, O_UNDO}, {OPT_STAGED, O_STAGED}, {OPT_HISTORY, O_HISTORY},
+        {OPT_HOOK, O_HOOK},
+        {OPT_FOR, O_APPROVE}, {OPT_USES, O_APPROVE}, {OPT_WATCH, O_APPROVE}, {OPT_PASSPHRASE, O_APPROVE},
     };
     optind = 1;
     opterr = 0;
@@ -195,6 +228,16 @@ static int parse_options(struct ctl *c, const struct command *cmd, int argc, cha
         case OPT_SINCE: c->since = optarg; break;
         case OPT_KDF: c->kdf = optarg; break;
         case OPT_AGENT: c->agent = optarg; break;
+        case OPT_LIFT: c->lift = true; break;
+        case OPT_APPLY: c->apply = true; break;
+        case OPT_UNDO: c->undo = true; break;
+        case OPT_STAGED: c->staged = true; break;
+        case OPT_HISTORY: c->history = true; break;
+        case OPT_HOOK: c->install_hook = true; break;
+        case OPT_FOR: c->for_text = optarg; break;
+        case OPT_USES: c->uses_text = optarg; break;
+        case OPT_WATCH: c->watch = true; break;
+        case OPT_PASSPHRASE: c->with_passphrase = true; break;
         case OPT_SOCKET:
             if (optarg[0] != '/')
                 return ctl_say(c, CTL_USAGE, "--socket needs an absolute path");
@@ -252,7 +295,7 @@ int vaultctl_main(int argc, char **argv)
         if (strcmp(argv[at], "--home") == 0 || strcmp(argv[at], "--passphrase-fd") == 0 ||
             strcmp(argv[at], "--reason") == 0 || strcmp(argv[at], "--secret") == 0 ||
             strcmp(argv[at], "--since") == 0 || strcmp(argv[at], "--kdf") == 0 || strcmp(argv[at], "--socket") == 0 ||
-            strcmp(argv[at], "--agent") == 0) {
+            strcmp(argv[at], "--agent") == 0 || strcmp(argv[at], "--for") == 0 || strcmp(argv[at], "--uses") == 0) {
             at++;
             continue;
         }
@@ -278,6 +321,7 @@ int vaultctl_main(int argc, char **argv)
         for (int i = at; i + 1 < argc; i++)
             argv[i] = argv[i + 1];
         argc--;
+        argv[argc] = NULL; /* else `run -- CMD A B` execs CMD A B B */
     }
     rc = parse_options(&c, cmd, argc, argv);
     if (rc == -1)

@@ -19,8 +19,14 @@ struct ctl {
     bool keyfile_given;      /* --keyfile[=PATH] */
     const char *keyfile;     /* PATH, or NULL for the default */
     int passphrase_fd;       /* --passphrase-fd N, or -1 */
-    bool json, verify;
+    bool json, verify, lift;
+    bool apply, undo;                   /* import */
+    bool staged, history, install_hook; /* scan */
     const char *reason, *secret, *since, *kdf, *socket, *agent;
+    const char *for_text;    /* approve --for DURATION */
+    const char *uses_text;   /* approve --uses N */
+    bool watch;              /* approve --watch */
+    bool with_passphrase;    /* approve --passphrase */
     int argc;                /* positional arguments after the command */
     char **argv;
 };
@@ -67,5 +73,17 @@ int cmd_status(struct ctl *c);
 int cmd_unlock(struct ctl *c);
 int cmd_lock(struct ctl *c);
 int cmd_reload(struct ctl *c);
+int cmd_check(struct ctl *c);
+int cmd_history(struct ctl *c);
+int cmd_drill(struct ctl *c);
+int cmd_lockdown(struct ctl *c);
+int cmd_sessions(struct ctl *c);
+int cmd_end_session(struct ctl *c);
+int cmd_usage(struct ctl *c);
+int cmd_import(struct ctl *c);
+int cmd_scan(struct ctl *c);
+int cmd_pending(struct ctl *c);
+int cmd_approve(struct ctl *c);
+int cmd_deny(struct ctl *c);
 
 #endif

@@ -23,6 +23,11 @@ static int reply_ok(struct vaultd *d, uint32_t id, const char *status_text, size
     return vs_msg_finish(&w, len);
 }
 
+int vaultd_reply_text(struct vaultd *d, uint32_t id, const char *text, size_t *len)
+{
+    return reply_ok(d, id, text, len);
+}
+
 int vaultd_reply_error(struct vaultd *d, uint32_t id, int code, const char *reason, size_t *len)
 {
     return vs_msg_build_error(d->reply, VS_PROTO_MAX_FRAME, id, code < 0 ? code : VS_EPROTO, reason, len);
@@ -37,7 +42,7 @@ static int h_ping(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
 static int h_status(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     (void)c;
-    char text[1024];
+    char text[4096];
     size_t secrets = 0, revoked = 0;
     if (d->vault != NULL) {
         (void)vaultd_refresh_store(d);
@@ -57,6 +62,7 @@ static int h_status(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
                      d->policy != NULL ? d->policy->n_files : 0, d->socket, d->nconns);
     if (n < 0 || (size_t)n >= sizeof text)
         return vs_fail(VS_ETOOBIG, "status text too long");
+    vaultd_life_status(d, text + n, sizeof text - (size_t)n);
     return reply_ok(d, m->id, text, len);
 }
 
@@ -76,6 +82,11 @@ static int passphrase_unlock(struct vaultd *d, const struct vs_msg *m, bool keep
     return rc;
 }
 
+int vaultd_check_passphrase(struct vaultd *d, const struct vs_msg *m)
+{
+    return passphrase_unlock(d, m, false);
+}
+
 static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     int rc = d->kind == VS_KDF_KEYFILE ? vaultd_unlock_keyfile(d) : passphrase_unlock(d, m, true);
@@ -88,6 +99,8 @@ static int h_unlock(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
         vaultd_lock(d); /* no audit, no unlock */
         return logged;
     }
+    if (d->kind == VS_KDF_PASSPHRASE)
+        vaultd_approvals_owner_tty(d, &c->peer);
     /* Secret names are checked against the vault now that it is readable. */
     rc = vaultd_load_policy(d);
     if (rc != 0)
@@ -134,6 +147,17 @@ static const struct {
     {VS_OP_UNLOCK, H_ADMIN, h_unlock},
     {VS_OP_LOCK, H_ADMIN, h_lock},
     {VS_OP_RELOAD, H_ADMIN, h_reload},
+    {VS_OP_LOCKDOWN, H_ADMIN, vaultd_h_lockdown},
+    {VS_OP_SESSION_OPEN, 0, vaultd_h_session_open},
+    {VS_OP_SESSIONS, H_ADMIN, vaultd_h_sessions},
+    {VS_OP_SESSION_END, H_ADMIN, vaultd_h_session_end},
+    {VS_OP_RELEASE, H_ADMIN, vaultd_h_release},
+    {VS_OP_USAGE, H_ADMIN, vaultd_h_usage},
+    {VS_OP_MEDIATE, 0, vaultd_mediate},
+    {VS_OP_EXEC_DONE, 0, vaultd_exec_done},
+    {VS_OP_PENDING, H_ADMIN, vaultd_pending},
+    {VS_OP_APPROVE, H_ADMIN, vaultd_approve},
+    {VS_OP_DENY, H_ADMIN, vaultd_deny},
 };
 
 int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)

@@ -166,13 +166,13 @@ static int decide(struct vaultd *d, struct conn *c)
     if ((rc = vaultd_refresh_store(d)) != 0 || (rc = vs_peer_check_exe(p)) != 0 || (rc = find_tool(d, c)) != 0)
         return rc;
     const struct vs_policy_tool *t = c->tool;
-    if (t->mediate || t->approve)
+    if (t->mediate || t->approve || t->approve_args.n > 0)
         return vs_fail(VS_EPOLICY, "tool %s is mediated: it gets keys only through vault-exec", t->name);
     if ((rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
         (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_tracer(p)) != 0 ||
         (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
         (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL, d->owner)) != 0 ||
-        (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0)
+        (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0 || (rc = vaultd_life_decide(d, c)) != 0)
         return rc;
     return 0;
 }
@@ -191,6 +191,7 @@ int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
         if (logged == 0)
             logged = vaultd_log(d, c, "grant", "denied", reason, NULL, NULL);
         vaultd_masks_free(c);
+        vaultd_life_denied(d, c);
         return logged != 0 ? logged : vs_fail(rc, "%s", reason);
     }
     c->state = CONN_AWAIT_CONFIRM;
@@ -200,7 +201,9 @@ int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
     return vs_msg_finish(&w, len);
 }
 
-/* "GH_TOKEN=gh_token@v3" entries for the audit line: names, never values. */
+/* "GH_TOKEN=gh_token@v3" entries for the audit line: names, never values;
+ * a file is its path, then "file:NAME=secret@vN" for each secret its
+ * template names (so a file's uses count in vaultctl history). */
 static void describe_grants(struct vaultd *d, const struct vs_policy_tool *t, struct vs_buf *b)
 {
     for (size_t i = 0; i < t->n_env; i++) {
@@ -209,9 +212,15 @@ static void describe_grants(struct vaultd *d, const struct vs_policy_tool *t, st
                             s != NULL ? s->versions[s->nversions - 1].version : 0);
     }
     for (size_t i = 0; i < t->n_files; i++) {
+        const struct vs_policy_file *f = &d->policy->files[t->files[i]];
         (void)vs_buf_put_str(b, b->len != 0 ? ",\"" : "\"");
-        (void)vs_buf_put_json_str(b, d->policy->files[t->files[i]].path);
+        (void)vs_buf_put_json_str(b, f->path);
         (void)vs_buf_put_u8(b, '"');
+        for (size_t k = 0; k < vs_template_name_count(f->tmpl); k++) {
+            const struct vs_secret *s = vs_store_find(d->vault->store, vs_template_name(f->tmpl, k));
+            (void)vs_buf_printf(b, ",\"file:%s=%s@v%u\"", f->name, vs_template_name(f->tmpl, k),
+                                s != NULL ? s->versions[s->nversions - 1].version : 0);
+        }
     }
     (void)vs_buf_put_u8(b, 0);
 }
@@ -225,7 +234,7 @@ static int still_entitled(struct vaultd *d, struct conn *c)
         return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
     if (d->vault == NULL)
         return vs_fail(VS_ELOCKED, "vault is locked (vaultctl unlock)");
-    if ((rc = vaultd_refresh_store(d)) != 0 || (rc = check_secrets(d, c->tool)) != 0)
+    if ((rc = vaultd_refresh_store(d)) != 0 || (rc = check_secrets(d, c->tool)) != 0 || (rc = vaultd_life_decide(d, c)) != 0)
         return rc;
     return 0;
 }
@@ -309,6 +318,8 @@ int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, siz
     rc = build_grant_list(d, c, m->id, len);
     if (rc == 0)
         c->state = CONN_GRANTED;
+    if (rc == 0)
+        vaultd_life_granted(d, c);
     return rc;
 }
 
@@ -411,4 +422,19 @@ int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
     if (logged != 0)
         return logged;
     return render_file(d, f, m->id, len);
+}
+
+void vaultd_read_labels(struct conn *c, const struct vs_msg *m)
+{
+    read_labels(c, m);
+}
+
+int vaultd_check_secrets(struct vaultd *d, const struct vs_policy_tool *t)
+{
+    return check_secrets(d, t);
+}
+
+unsigned vaultd_injection_kinds(const struct vs_policy_tool *t)
+{
+    return injection_kinds(t);
 }

@@ -101,6 +101,8 @@ static int default_paths(struct vaultd *d)
         rc = vs_fail(VS_EINVAL, "socket path %s has no folder", d->socket);
     if (rc == 0 && d->shim[0] == '\0')
         find_shim(d);
+    if (rc == 0)
+        vaultd_find_vault_exec(d);
     return rc;
 }
 
@@ -171,6 +173,8 @@ static int start(struct vaultd *d)
         return vs_fail(VS_ENOMEM, "out of memory");
     if (d->kind == VS_KDF_KEYFILE && (rc = vaultd_unlock_keyfile(d)) != 0)
         return rc;
+    if (d->kind == VS_KDF_KEYFILE)
+        vaultd_approvals_owner_tty(d, NULL);
     if ((rc = vaultd_listen(d)) != 0 || (rc = vaultd_load_policy(d)) != 0)
         return rc;
     return 0;
@@ -191,6 +195,8 @@ int main(int argc, char **argv)
         rc = default_paths(&d);
     if (rc == 0)
         rc = start(&d);
+    if (rc == 0)
+        rc = vaultd_life_start(&d);
     if (rc != 0) {
         vaultd_say("%s", vs_last_error(rc));
         vaultd_shutdown(&d);
@@ -204,7 +210,9 @@ int main(int argc, char **argv)
         vaultd_say("%s", vs_last_error(rc));
     (void)vaultd_log(&d, NULL, "stop", "ok", NULL, NULL, NULL);
     vaultd_shutdown(&d);
+    vaultd_life_stop(&d);
     vaultd_lock(&d);
+    vaultd_approvals_free(&d);
     vs_policy_free(d.policy);
     sodium_free(d.reply);
     sodium_free(d.audit_key);

@@ -154,7 +154,10 @@ int vs_peer_enable_passcred(int sock)
 
 static int pidfd_alive(int pidfd)
 {
-    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+    /* EPERM: the process exists but is another user's and vaultd has no
+     * CAP_KILL (the container set-up); the kernel answers ESRCH once it
+     * has exited, before any permission check. */
+    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno == EPERM)
         return 0;
     if (errno == ESRCH)
         return vs_fail(VS_EDENIED, "peer exited");
@@ -310,6 +313,43 @@ static int same_generation(const struct vs_peer *p, const char *when)
     return 0;
 }
 
+/* Is the peer now non-dumpable and closed to us (no ptrace access: vaultd
+ * runs as the owner without CAP_SYS_PTRACE)? Its exe link is then
+ * unreadable and its stat layout fields read 0. */
+static bool hidden_from_us(const struct vs_peer *p)
+{
+    if (p->opaque)
+        return true;
+    struct stat maps;
+    if (fstatat(p->procfd, "maps", &maps, 0) != 0 || maps.st_uid != 0 || p->uid == 0)
+        return false;
+    int fd = openat(p->procfd, "exe", O_PATH | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)close(fd);
+        return false;
+    }
+    return errno == EACCES || errno == EPERM;
+}
+
+/* Start time and command line only: used when the peer is hidden from us.
+ * It went non-dumpable after accept (the shim does so before CONFIRM); an
+ * exec would have made it dumpable again, bar a setuid image, and the
+ * shim's socket is close-on-exec, so no new image speaks on it. */
+static int same_start_and_cmdline(const struct vs_peer *p)
+{
+    struct vs_proc_stat st;
+    int rc = vs_proc_read_stat(p->procfd, &st);
+    if (rc != 0)
+        return rc;
+    if (st.state == 'Z' || st.state == 'X')
+        return vs_fail(VS_EDENIED, "peer exited (%s)", st.state == 'Z' ? "zombie" : "dead");
+    if (st.starttime != p->starttime)
+        return vs_fail(VS_EDENIED, "peer is another process than at accept (start time)");
+    return 0;
+}
+
+static int same_cmdline(const struct vs_peer *p);
+
 int vs_peer_alive(const struct vs_peer *p)
 {
     if (p == NULL || p->pidfd < 0 || p->procfd < 0)
@@ -317,6 +357,11 @@ int vs_peer_alive(const struct vs_peer *p)
     int rc = pidfd_alive(p->pidfd);
     if (rc != 0)
         return rc;
+    if (hidden_from_us(p)) {
+        if ((rc = same_start_and_cmdline(p)) != 0 || (rc = same_cmdline(p)) != 0)
+            return rc;
+        return pidfd_alive(p->pidfd);
+    }
     rc = same_generation(p, "since accept");
     if (rc != 0)
         return rc;
@@ -331,9 +376,16 @@ int vs_peer_alive(const struct vs_peer *p)
     if (st.st_dev != p->exe.dev || st.st_ino != p->exe.ino)
         return vs_fail(VS_EDENIED, "peer exec'd another executable since accept (was %s)",
                        p->exe_path != NULL ? p->exe_path : "?");
+    if ((rc = same_cmdline(p)) != 0)
+        return rc;
+    return pidfd_alive(p->pidfd);
+}
+
+static int same_cmdline(const struct vs_peer *p)
+{
     char *buf = NULL;
     size_t len = 0;
-    rc = vs_proc_read(p->procfd, "cmdline", "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf, &len);
+    int rc = vs_proc_read(p->procfd, "cmdline", "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf, &len);
     if (rc == VS_ETOOBIG)
         return vs_fail(VS_EDENIED, "peer's command line changed since accept");
     if (rc != 0)
@@ -343,7 +395,7 @@ int vs_peer_alive(const struct vs_peer *p)
     free(buf);
     if (memcmp(h, p->cmdline_hash, sizeof h) != 0)
         return vs_fail(VS_EDENIED, "peer's command line changed since accept");
-    return pidfd_alive(p->pidfd);
+    return 0;
 }
 
 static int gather(int sock, struct vs_peer *p)
@@ -386,6 +438,13 @@ static int gather(int sock, struct vs_peer *p)
         return rc;
     p->starttime = st.starttime;
     memcpy(p->layout, st.layout, sizeof p->layout);
+    if (hidden_from_us(p)) {
+        /* Admin requests only (see struct vs_peer.opaque). */
+        p->opaque = true;
+        if ((rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0)
+            return rc;
+        return vs_peer_alive(p);
+    }
     if ((rc = read_exe(p)) != 0 || (rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0 ||
         (rc = read_userns(p)) != 0)
         return rc;

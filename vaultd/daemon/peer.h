@@ -83,6 +83,12 @@ struct vs_peer {
     unsigned nspid_count;    /* NSpid entries in /proc/PID/status */
     bool foreign_userns;     /* /proc/PID/ns/user differs from ours */
     char *argbuf;            /* storage behind argv */
+    /* Non-dumpable at accept while vaultd has no ptrace access to it (a
+     * vault owner's vaultctl, which hides its passphrase that way): pid,
+     * ids, start time, argv and tty are known, the executable and working
+     * folder are not. Good for admin requests; vs_peer_check_exe refuses
+     * it, so it is never granted anything. */
+    bool opaque;
 };
 
 /* Once at start-up: finds the dynamic loader (PT_INTERP of /proc/self/exe

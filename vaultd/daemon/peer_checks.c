@@ -52,6 +52,9 @@ static bool ends_with(const char *s, const char *suffix)
 
 int vs_peer_check_exe(const struct vs_peer *p)
 {
+    if (p->opaque)
+        return vs_fail(VS_EDENIED, "vaultd cannot inspect this process (it is not dumpable and vaultd "
+                                   "has no ptrace access to it)");
     bool initialised = false;
     bool loader = vs_peer_is_loader(p->exe.dev, p->exe.ino, &initialised);
     if (!initialised)

@@ -92,6 +92,8 @@ static void close_conn(struct vaultd *d, size_t slot)
     struct conn *c = d->conns[slot];
     (void)epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    vaultd_approvals_drop(d, c);
+    vaultd_mediation_free(c);
     vaultd_masks_free(c);
     vs_peer_free(&c->peer);
     free(c);
@@ -223,6 +225,8 @@ static bool serve_one(struct vaultd *d, struct conn *c)
         }
     }
     sodium_memzero(frame, sizeof frame);
+    if (rc == VAULTD_HELD)
+        return true; /* answered later, by approvals.c */
     if (rc < 0) {
         /* A malformed or refused request: one error reply, then the peer is
          * dropped (a connection that misbehaved gets no second try). The
@@ -269,7 +273,7 @@ static void sweep_idle(struct vaultd *d)
 {
     int64_t now = vs_now_ms();
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
-        if (d->conns[i] != NULL && now - d->conns[i]->last_ms > VAULTD_IDLE_MS)
+        if (d->conns[i] != NULL && !d->conns[i]->held && now - d->conns[i]->last_ms > VAULTD_IDLE_MS)
             close_conn(d, i);
 }
 
@@ -314,6 +318,8 @@ int vaultd_run(struct vaultd *d)
         }
         if (vs_now_ms() - last_sweep > 1000) {
             sweep_idle(d);
+            vaultd_life_tick(d);
+            vaultd_approvals_tick(d);
             last_sweep = vs_now_ms();
         }
     }

@@ -139,11 +139,10 @@ size_t vaultd_overdue(const struct vaultd *d)
     if (d->vault == NULL)
         return 0;
     int64_t now = vs_now_ms() / 1000;
-    uint32_t fallback = d->policy != NULL ? (uint32_t)d->policy->rotation_days : 90;
     size_t overdue = 0;
     for (size_t i = 0; i < vs_store_count(d->vault->store); i++) {
         const struct vs_secret *s = vs_store_at(d->vault->store, i);
-        uint32_t days = s->rotation_days != 0 ? s->rotation_days : fallback;
+        int days = vs_policy_rotation_days(d->policy, s->name, s->rotation_days);
         if ((int64_t)s->rotated + (int64_t)days * 86400 < now)
             overdue++;
     }

@@ -6,6 +6,8 @@
  *   server.c    the socket, the event loop, connections, framing
  *   dispatch.c  the request table and the admin requests
  *   grants.c    GRANTS, CONFIRM, RENDER_FILE: who gets what
+ *   mediate.c   MEDIATE, EXEC_DONE: grants for a tool run by vault-exec
+ *   approvals.c held requests, PENDING, APPROVE, DENY, remembered approvals
  *
  * Rules the daemon keeps (DESIGN.md invariants 2, 3, 4, 8):
  *  1. A connection's identity (struct vs_peer) is fixed at accept; every
@@ -25,6 +27,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "vault.h"
+#include "lifecycle.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -47,7 +50,13 @@ struct conn {
     int args_from;                      /* argv index where the tool's arguments start */
     char agent[64], session[64];        /* labels for the audit log, never for a decision */
     struct masks *masks;                /* the tool's values, masked out of logged argv */
+    struct mediation *med;              /* a vault-exec run (mediate.c); NULL otherwise */
+    bool held;                          /* parked for an approval: no idle close */
 };
+
+/* A handler's answer "no reply now": the request is held (approvals.c)
+ * and answered later on the same connection. */
+#define VAULTD_HELD 1
 
 /* Decrypted values of a tool's secrets, kept only while a decision about it
  * is logged, so that an argv holding one is logged with ******** instead. */
@@ -66,6 +75,10 @@ struct vaultd {
     char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char shim[PATH_MAX];        /* our own libvaultshim.so, accepted in LD_PRELOAD */
+    char vault_exec[PATH_MAX];  /* the genuine vault-exec: beside vaultd */
+    unsigned owner_tty;         /* tty_nr of the unlocking terminal; 0 none */
+    long owner_sid;             /* ... and that process's session */
+    struct approvals *approvals; /* approvals.c; NULL until first use */
     enum vs_kdf_kind kind;
     struct vs_vault *vault;     /* NULL while locked */
     struct stat store_seen;     /* the store file as last read */
@@ -82,6 +95,7 @@ struct vaultd {
     uint8_t *reply;             /* sodium_malloc'd frame buffer, wiped after each send */
     bool stop;
     bool full_logged;
+    struct lifecycle *life;     /* lockdown, sessions, usage, alerts (lifecycle.h) */
 };
 
 /* state.c */
@@ -114,5 +128,53 @@ void vaultd_put_masked(struct vs_buf *b, const char *text, const struct masks *m
 int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
 int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
 int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+/* For mediate.c: the same steps on a mediated target. */
+void vaultd_read_labels(struct conn *c, const struct vs_msg *m);
+int vaultd_check_secrets(struct vaultd *d, const struct vs_policy_tool *t);
+unsigned vaultd_injection_kinds(const struct vs_policy_tool *t);
+
+/* dispatch.c: 0 when m carries the vault passphrase (checked by opening
+ * the vault with it), VS_EPERM otherwise. */
+int vaultd_check_passphrase(struct vaultd *d, const struct vs_msg *m);
+
+/* mediate.c */
+void vaultd_find_vault_exec(struct vaultd *d);
+int vaultd_mediate(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_exec_done(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+/* The OK reply to a granted MEDIATE (also sent by approvals.c). */
+int vaultd_mediate_reply(struct vaultd *d, struct conn *c, uint32_t id, size_t *len);
+void vaultd_mediation_free(struct conn *c);
+/* "tool X: /path/exe" facts of a mediated request, for approvals.c. */
+struct mediation_facts {
+    const char *target_path; /* readlink of the target fd */
+    const uint8_t *sha256;   /* the target's bytes */
+    char *const *args;       /* the target's argv (args[0] = TARGET) */
+    size_t nargs;
+    size_t args_from;        /* first argument the policy judges */
+};
+int vaultd_mediation_facts(const struct conn *c, struct mediation_facts *f);
+/* A process's terminal facts, from /proc/PID/stat through its procfd. */
+struct peer_tty {
+    unsigned tty_nr; /* 0: no controlling terminal */
+    long ppid, sid, pgrp;
+    long tpgid;      /* the terminal's foreground process group */
+};
+int vaultd_peer_tty(const struct vs_peer *p, struct peer_tty *t);
+
+/* approvals.c */
+/* 0: go on now; VAULTD_HELD: held until the owner answers; or a refusal. */
+int vaultd_approval_gate(struct vaultd *d, struct conn *c, uint32_t id);
+int vaultd_pending(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_approve(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+int vaultd_deny(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+/* Once a second: expire held requests, reap notify commands. */
+void vaultd_approvals_tick(struct vaultd *d);
+/* A connection closes: forget its held request. */
+void vaultd_approvals_drop(struct vaultd *d, struct conn *c);
+void vaultd_approvals_free(struct vaultd *d);
+/* The owner's terminal (the human factor of a tty approval): the tty of
+ * the peer that unlocked a passphrase vault, or (p NULL) vaultd's own for
+ * a key-file vault. */
+void vaultd_approvals_owner_tty(struct vaultd *d, const struct vs_peer *p);
 
 #endif

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #define VS_MASK_MIN_VALUE 4
+#define VS_MASK_MAX_VALUE (64 * 1024) /* longer values are refused (VS_ETOOBIG) */
 #define VS_MASK_REPLACEMENT "********"
 
 struct vs_mask_value {
@@ -44,16 +45,34 @@ struct vs_masker;
 typedef int (*vs_mask_sink)(void *ctx, const uint8_t *data, size_t len);
 
 /* Builds the automaton for n values (n may be 0: everything passes).
- * VS_EINVAL for a value shorter than VS_MASK_MIN_VALUE, VS_ENOMEM. */
+ * VS_EINVAL for a value shorter than VS_MASK_MIN_VALUE, VS_ETOOBIG for one
+ * longer than VS_MASK_MAX_VALUE (or a table over its limit), VS_ENOMEM. */
 int vs_masker_new(const struct vs_mask_value *values, size_t n, struct vs_masker **out);
 /* Feeds len bytes; masked output that can no longer change goes to sink. */
 int vs_masker_feed(struct vs_masker *m, const uint8_t *in, size_t len, vs_mask_sink sink, void *ctx);
 /* End of stream: emits what is held back (masked where it matches). The
  * masker can be fed again afterwards as a fresh stream. */
 int vs_masker_flush(struct vs_masker *m, vs_mask_sink sink, void *ctx);
-/* Bytes currently held back (for tests and a relay's "nothing pending"). */
+/* Bytes currently held back (for tests and a relay's "nothing pending").
+ * Only bytes that may still begin a match are held: the longest suffix of
+ * the stream that is a prefix of some pattern, never more than
+ * vs_masker_bound. */
 size_t vs_masker_pending(const struct vs_masker *m);
-/* How many matches were masked so far (for the audit line). */
+/* The most vs_masker_pending can ever be: the longest pattern minus one. */
+size_t vs_masker_bound(const struct vs_masker *m);
+
+/* The stream went quiet (a prompt waits for an answer): emits what is held
+ * back when the partial match in progress is shorter than
+ * VS_MASK_IDLE_KEEP bytes, so a prompt that happens to end like the start
+ * of a value is not held; a longer partial match is most likely a value
+ * being written in pieces and stays held until more output or the end.
+ * Unlike flush, the automaton keeps its state: when the rest of a value
+ * follows, the rest is masked. So at most VS_MASK_IDLE_KEEP - 1 leading
+ * bytes of a form are ever released early, however slowly it is written. */
+#define VS_MASK_IDLE_KEEP 8
+int vs_masker_idle(struct vs_masker *m, vs_mask_sink sink, void *ctx);
+/* How many masks were written so far (for the audit line): one per run of
+ * covered bytes, however many matches overlapped in it. */
 uint64_t vs_masker_count(const struct vs_masker *m);
 void vs_masker_free(struct vs_masker *m);
 

@@ -1,0 +1,71 @@
+/* Routing mediated tools through vault-exec; see route.h. */
+#include "route.h"
+
+#include "shim.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char exe[PATH_MAX];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static bool executable(const char *path)
+{
+    struct statx sx;
+    return syscall(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
+           S_ISREG(sx.stx_mode) && (sx.stx_mode & S_IXUSR) != 0;
+}
+
+static void find_exe(void)
+{
+    const char *slash = strrchr(vs_shim.shim_path, '/');
+    if (slash == NULL)
+        return;
+    size_t dir = (size_t)(slash - vs_shim.shim_path);
+    static const char *const places[] = {"/vault-exec", "/../../bin/vault-exec"};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        size_t n = strlen(places[i]);
+        if (dir + n + 1 > sizeof exe)
+            continue;
+        memcpy(exe, vs_shim.shim_path, dir);
+        memcpy(exe + dir, places[i], n + 1);
+        if (executable(exe))
+            return;
+    }
+    exe[0] = '\0';
+}
+
+const char *vs_route_exe(void)
+{
+    if (pthread_once(&once, find_exe) != 0)
+        return NULL;
+    return exe[0] != '\0' ? exe : NULL;
+}
+
+bool vs_route_wanted(const struct vs_index_tool *t)
+{
+    return t != NULL && (t->flags & (VS_INDEX_TOOL_MEDIATED | VS_INDEX_TOOL_APPROVE)) != 0;
+}
+
+bool vs_route_argv(const char *interp, const char *target, char *const argv[], char **out, size_t cap)
+{
+    size_t n = 0;
+    if (cap < 5)
+        return false;
+    out[n++] = (char *)"vault-exec";
+    out[n++] = (char *)"--";
+    if (interp != NULL)
+        out[n++] = (char *)interp;
+    out[n++] = (char *)target;
+    for (size_t i = 1; argv != NULL && argv[0] != NULL && argv[i] != NULL; i++) {
+        if (n + 1 >= cap)
+            return false;
+        out[n++] = argv[i];
+    }
+    out[n] = NULL;
+    return true;
+}
