@@ -3,7 +3,8 @@
 # KILL_OPS (default 500) saves and rotates: the store always opens, holds
 # every acknowledged write (the command exited 0 before the kill), and holds
 # either the old or the new value of an interrupted one, never a mix; the
-# audit chain verifies. Then vaultd itself, SIGKILLed at random points of
+# audit chain verifies; a last audit line cut in half (a kill inside its
+# write) is survived. Then vaultd itself, SIGKILLed at random points of
 # 40 rounds while clients are granted and saves go on: the audit chain it
 # appends to verifies after every kill, and every acknowledged save is held.
 . "$(dirname "$0")/../lib.sh"
@@ -72,6 +73,21 @@ done
 check "every value is intact at the end" test "$bad" -eq 0
 check "the audit chain verifies (interrupted writes logged as recover)" bash -c '"$0" audit --verify >/dev/null' "$V"
 check "no temp file is left after the next write" bash -c 'echo x | "$0" save final >/dev/null && ! ls -A "$VAULT_HOME" | grep -q tmp' "$V"
+
+# --- deterministic: the last audit line cut in half and without its
+# newline, as a SIGKILL inside the write() of a line that crosses a page
+# boundary leaves it (seen once in 2,000 random kills: from then on every
+# open and write failed with "audit log ends in a partial line")
+cutval=$(fake_token c)
+printf '%s' "$cutval" | "$V" save cut >/dev/null
+log="$VAULT_HOME/audit.log"
+last=$(tail -n 1 "$log")
+truncate -s $(( $(stat -c %s "$log") - ${#last} / 2 - 1 )) "$log"
+check "a half-written last audit line: the vault still opens for reading" bash -c '"$0" list >/dev/null' "$V"
+check "and the value saved is there" test "$("$PROBE" "$VAULT_HOME" "$key" cut)" = "$(sha256 "$cutval")"
+check "the next write removes the half line and succeeds" bash -c 'printf y | "$0" save aftercut >/dev/null' "$V"
+check "the chain verifies, the lost line logged as recover" bash -c '"$0" audit --verify >/dev/null &&
+    tail -n 2 "$1" | head -n 1 | grep -q "\"event\":\"recover\""' "$V" "$log"
 
 # --- vaultd SIGKILLed at random points while 4 clients are granted and a
 # save runs: 40 rounds of start, load, kill -9 after 5-300 ms
