@@ -13,10 +13,10 @@ static char *(*real_secure_getenv)(const char *);
 
 /* Rule: the real lookup first (cheap, and NULL for every scrubbed name);
  * only a value found for a protected name is questioned. */
-static char *filter(const char *name, char *value)
+/* The slow part apart, so that getenv's common path (NULL, or a value in
+ * the start-up block) stays a leaf: no frame, no spills. */
+__attribute__((noinline)) static char *question(const char *name, char *value)
 {
-    if (value == NULL || vs_shim_in_startup_env(value))
-        return value;
     const struct vs_index *idx = vs_shim_ready() && vs_shim.have_index ? &vs_shim.index : NULL;
     if (!vs_index_env_protected(idx, name, strlen(name)))
         return value;
@@ -25,16 +25,23 @@ static char *filter(const char *name, char *value)
     return vs_grants_is_ours(entry) ? value : NULL;
 }
 
+static inline char *filter(const char *name, char *value)
+{
+    if (__builtin_expect(value == NULL || vs_shim_in_startup_env(value), 1))
+        return value;
+    return question(name, value);
+}
+
 VS_EXPORT char *getenv(const char *name)
 {
-    if (real_getenv == NULL)
+    if (__builtin_expect(real_getenv == NULL, 0))
         real_getenv = vs_shim_next("getenv");
     return filter(name, real_getenv(name));
 }
 
 VS_EXPORT char *secure_getenv(const char *name)
 {
-    if (real_secure_getenv == NULL)
+    if (__builtin_expect(real_secure_getenv == NULL, 0))
         real_secure_getenv = vs_shim_next("secure_getenv");
     return filter(name, real_secure_getenv(name));
 }

@@ -25,18 +25,21 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
 
-struct vs_shim vs_shim = {.sock = -1};
+/* Zero-initialised (.bss, not 74 KiB of .data read from the file): sock
+ * becomes -1 in prepare(), before anything can use it. */
+struct vs_shim vs_shim;
 _Thread_local int vs_shim_guard;
 
 static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
 /* The start-up environment's strings, after scrubbing: a getenv answer in
  * this range cannot be a protected name (see vs_shim_in_startup_env). */
-static const char *startup_lo, *startup_hi;
+const char *vs_shim_startup_lo, *vs_shim_startup_hi;
 static volatile int prepared;
 static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
@@ -81,6 +84,35 @@ void *vs_shim_real(void *_Atomic *slot, const char *name)
         atomic_store_explicit(slot, fn, memory_order_release);
     }
     return fn;
+}
+
+/* The start-up argv, from our constructor (NULL when a hook ran first). */
+static char **startup_argv;
+
+/* Is fn among argv[1..2]? binfmt_script and binfmt_misc run an interpreter
+ * with the file execve was given there (after the interpreter's optional
+ * argument); AT_EXECFN then names the script, not our executable. */
+static bool execfn_in_argv(const char *fn)
+{
+    for (int i = 1; i <= 2 && startup_argv[i - 1] != NULL && startup_argv[i] != NULL; i++)
+        if (strcmp(startup_argv[i], fn) == 0)
+            return true;
+    return false;
+}
+
+bool vs_shim_self_stat(struct stat *st)
+{
+    /* AT_EXECFN, the absolute path execve was given, names our executable
+     * without /proc/self/exe, whose first use costs a new process 13 us (the
+     * kernel builds the pid's /proc entries). Not for a relative path, a
+     * script or binfmt_misc run, or an unknown argv: then /proc/self/exe.
+     * The answer only decides whether to ask vaultd, which decides from the
+     * kernel's /proc/PID/exe: a file swapped under the path fails closed. */
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    if (fn != NULL && fn[0] == '/' && startup_argv != NULL && startup_argv[0] != NULL && !execfn_in_argv(fn) &&
+        stat(fn, st) == 0 && S_ISREG(st->st_mode))
+        return true;
+    return stat("/proc/self/exe", st) == 0;
 }
 
 /* The environment entry's name length ("NAME=value" -> 4). */
@@ -141,6 +173,12 @@ static void find_self(void)
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
         strlen(info.dli_fname) < sizeof vs_shim.shim_path)
         memcpy(vs_shim.shim_path, info.dli_fname, strlen(info.dli_fname) + 1);
+}
+
+/* Our executable's path serves a tool only (its node check, its messages):
+ * a process outside every grant does not pay the readlink. */
+static void find_exe_path(void)
+{
     ssize_t n = readlink("/proc/self/exe", vs_shim.exe_path, sizeof vs_shim.exe_path - 1);
     vs_shim.exe_path[n > 0 ? (size_t)n : 0] = '\0';
 }
@@ -158,6 +196,7 @@ static void map_index(void)
 static void prepare(void)
 {
     preparing = 1;
+    vs_shim.sock = -1;
     int saved = errno;
     find_socket();
     for (char **e = environ; e != NULL && *e != NULL; e++)
@@ -166,6 +205,8 @@ static void prepare(void)
     find_self();
     map_index();
     vs_grants_identify(); /* sets is_tool from the exe (and script) */
+    if (vs_shim.is_tool)
+        find_exe_path();
     scrub(environ);
     errno = saved;
     prepared = 1;
@@ -201,15 +242,11 @@ static void remember_startup_block(char **envp)
     /* A gap of more than 256 KiB means these are not one block (an
      * earlier constructor's setenv put heap strings in): no fast path. */
     if (lo != NULL && (size_t)(hi - lo) < 256 * 1024) {
-        startup_lo = lo;
-        startup_hi = hi;
+        vs_shim_startup_lo = lo;
+        vs_shim_startup_hi = hi;
     }
 }
 
-bool vs_shim_in_startup_env(const char *value)
-{
-    return value >= startup_lo && value < startup_hi;
-}
 
 /* glibc passes argc, argv and envp to ELF constructors: envp is the
  * start-up array, which may no longer be environ if an earlier constructor
@@ -217,7 +254,8 @@ bool vs_shim_in_startup_env(const char *value)
 __attribute__((constructor(101))) static void vs_shim_start(int argc, char **argv, char **envp)
 {
     (void)argc;
-    (void)argv;
+    if (!prepared)
+        startup_argv = argv;
     if (!vs_shim_ready())
         return;
     if (envp != environ)
@@ -231,5 +269,6 @@ __attribute__((constructor(101))) static void vs_shim_start(int argc, char **arg
 
 __attribute__((destructor)) static void vs_shim_stop(void)
 {
-    vs_grants_wipe();
+    if (prepared) /* else there is nothing to wipe, and sock is not -1 yet */
+        vs_grants_wipe();
 }

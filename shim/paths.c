@@ -331,7 +331,7 @@ static bool link_to_managed(char *canon, size_t cap)
     return false;
 }
 
-bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap)
+static bool index_managed(int dirfd, const char *path, char *canon, size_t cap)
 {
     if (path == NULL || !vs_shim.have_index || vs_shim.index.n_paths == 0)
         return false;
@@ -344,4 +344,10 @@ bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap)
                    (vs_shim_path_managed(canon) || link_to_managed(canon, cap));
     errno = saved;
     return managed;
+}
+
+bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap)
+{
+    /* A hidden path is never a served file, so the hooks answer ENOENT. */
+    return index_managed(dirfd, path, canon, cap) || vs_shim_hidden(dirfd, path, canon, cap);
 }

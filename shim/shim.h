@@ -75,7 +75,17 @@ bool vs_shim_ready(void);
 /* Is this getenv answer inside the start-up environment's strings? Those
  * were scrubbed of every protected name when the shim started, so such an
  * answer needs no look-up (getenv's fast path). */
-bool vs_shim_in_startup_env(const char *value);
+/* stat of our executable, for the index look-up (init.c). */
+struct stat;
+bool vs_shim_self_stat(struct stat *st);
+
+extern const char *vs_shim_startup_lo, *vs_shim_startup_hi;
+/* Inline: getenv's fast path is a few nanoseconds (budget +5 ns), and a
+ * call into another file was a third of it. */
+static inline bool vs_shim_in_startup_env(const char *value)
+{
+    return value >= vs_shim_startup_lo && value < vs_shim_startup_hi;
+}
 
 /* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
  * (a circular reference would recurse forever). */
@@ -99,6 +109,12 @@ extern _Thread_local int vs_shim_guard;
  * cwd or dirfd, "..", "." and symlinked folders resolved; the last
  * component is not followed). false when it cannot be formed. */
 bool vs_shim_canonical(int dirfd, const char *path, char *out, size_t cap);
+
+/* hide.c: a granted tool's hide_files. add: 0, or -1 when full. hidden: is
+ * path (relative to dirfd) one of them? canon then holds its canonical form,
+ * which no granted file has, so the hooks answer ENOENT for it. */
+int vs_shim_hide_add(const char *entry, size_t len);
+bool vs_shim_hidden(int dirfd, const char *path, char *canon, size_t cap);
 
 /* Is this canonical path a managed credential file? */
 bool vs_shim_path_managed(const char *canon);

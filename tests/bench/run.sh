@@ -5,9 +5,12 @@
 # interleaved, and writes one line per figure to $VS_BUILD/bench/results.txt:
 #   name  bare  value  ratio  budget  verdict
 # Times are medians. Set VS_BENCH_QUICK=1 for a short smoke run.
+# The "run with secrets" peers (dotenvx, dotenv-cli, env-cmd) are installed
+# from npm into $VS_BUILD/bench/npm on the first run (kept: a cache);
+# VS_BENCH_PEERS=0 skips them.
 [ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
     VS_BUILD="$VS_BUILD" LANG=C.UTF-8 VS_BENCH_QUICK="${VS_BENCH_QUICK:-}" VS_BENCH_SCALE="${VS_BENCH_SCALE:-1}" \
-    bash "$0" "$@"
+    VS_BENCH_NODE_CA="${NODE_EXTRA_CA_CERTS:-}" VS_BENCH_PEERS="${VS_BENCH_PEERS:-1}" bash "$0" "$@"
 set -u
 : "${VS_BUILD:?VS_BUILD must name the build folder}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -126,6 +129,41 @@ o=$(VAULTSHIM_LIB="$SHIM" "$BENCH" pair "$R_RUN" -- /usr/bin/env A=b /bin/true -
 b=$(get "$o" a); s=$(get "$o" b)
 line "vaultctl run -- /bin/true (ms)" "$(div "$b" 1000)" "$(div "$s" 1000)" "$(ratio "$b" "$s")" "<=1.2x env" \
     "$(verdict_le "$(ratio "$b" "$s")" 1.2)"
+
+# the peers, side by side in the same run: each injects A=b from a .env
+# file and runs /bin/true, interleaved with env A=b, vaultctl run, vault-run
+if [ "${VS_BENCH_PEERS:-1}" = 1 ]; then
+    NPM=$OUT/npm
+    NB=$NPM/node_modules/.bin
+    if ! [ -x "$NB/dotenvx" ] || ! [ -x "$NB/dotenv" ] || ! [ -x "$NB/env-cmd" ]; then
+        mkdir -p "$NPM"
+        NODE_EXTRA_CA_CERTS="${VS_BENCH_NODE_CA:-}" npm install --prefix "$NPM" --no-audit --no-fund \
+            --loglevel=error @dotenvx/dotenvx dotenv-cli env-cmd >"$TMP/npm.log" 2>&1 ||
+            die "npm install of the peers failed: $(tail -3 "$TMP/npm.log")"
+    fi
+    command -v node >/dev/null || die "node is needed for the peers (VS_BENCH_PEERS=0 skips them)"
+    mkdir -p "$TMP/peers" && printf 'A=b\n' >"$TMP/peers/.env"
+    R_PEER=10; [ -n "$Q" ] && R_PEER=2
+    o=$(cd "$TMP/peers" && VAULTSHIM_LIB="$SHIM" "$BENCH" multi "$R_PEER" :: /usr/bin/env A=b /bin/true \
+        :: "$V" run -- /bin/true :: "$ROOT/scripts/vault-run" -- /bin/true \
+        :: "$NB/dotenvx" run -q -f .env -- /bin/true :: "$NB/dotenv" -e .env -- /bin/true \
+        :: "$NB/env-cmd" -f .env /bin/true) || die "peer run failed"
+    m() { awk -v k="$1" '$1 == "multi" && $2 == k { print $3 }' <<<"$o"; }
+    envt=$(m 0) vr=$(m 1) vrun=$(m 2)
+    fastest=""
+    for k in 3 4 5; do
+        case $k in 3) name="dotenvx run" ;; 4) name="dotenv-cli" ;; 5) name="env-cmd" ;; esac
+        t=$(m "$k")
+        line "peer: $name -- /bin/true (ms)" "$(div "$envt" 1000)" "$(div "$t" 1000)" "$(ratio "$envt" "$t")" "-" "info"
+        fastest=$(awk -v a="$fastest" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+    done
+    line "  same run: vaultctl run -- /bin/true (ms)" "$(div "$envt" 1000)" "$(div "$vr" 1000)" "$(ratio "$envt" "$vr")" "-" "info"
+    line "  same run: vault-run -- /bin/true (ms)" "$(div "$envt" 1000)" "$(div "$vrun" 1000)" "$(ratio "$envt" "$vrun")" "-" "info"
+    sp=$(awk -v f="$fastest" -v v="$vr" 'BEGIN { printf "%.1f", f / v }')
+    line "vaultctl run speed-up over the fastest peer" "-" "${sp}x" "-" ">=20x" "$(verdict_ge "$sp" 20)"
+    sp=$(awk -v f="$fastest" -v v="$vrun" 'BEGIN { printf "%.1f", f / v }')
+    line "vault-run speed-up over the fastest peer" "-" "${sp}x" "-" ">=20x" "$(verdict_ge "$sp" 20)"
+fi
 
 # real work: 200 x git status in a small repository; make -j2 of 200 C files
 if command -v git >/dev/null; then

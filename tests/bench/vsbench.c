@@ -5,6 +5,9 @@
  *                                      variant (bare, empty preload, shim)
  *   vsbench cmd R SHIM EMPTY -- ARGV   a whole command, R runs per variant
  *   vsbench pair R -- A... -- B...     two commands interleaved, R runs each
+ *   vsbench multi R :: A... :: B... ...  up to 8 commands interleaved (labels
+ *                                      0, 1, 2...), R runs each; "::" parts
+ *                                      them, so a command may hold "--"
  *   vsbench micro                      (child) ns/call of getenv, open+close, stat
  *   vsbench microrun R SHIM            micro bare and with the shim, R runs each
  *   vsbench grant K M                  K concurrent clients, M grants each:
@@ -350,6 +353,24 @@ int main(int argc, char **argv)
         const char *const label[] = {"a", "b"};
         return interleave(strtoul(argv[2], NULL, 10), 2, av, ev, label, "pair");
     }
-    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | grant K M [full] | pair R -- A -- B\n");
+    if (argc >= 6 && strcmp(argv[1], "multi") == 0 && strcmp(argv[3], "::") == 0) {
+        /* multi R :: A... :: B... :: C... */
+        enum { MAX_VARIANTS = 8 };
+        char *const *av[MAX_VARIANTS];
+        char **ev[MAX_VARIANTS];
+        static const char *const label[MAX_VARIANTS] = {"0", "1", "2", "3", "4", "5", "6", "7"};
+        size_t nv = 0;
+        for (int i = 3; i < argc; i++)
+            if (strcmp(argv[i], "::") == 0) {
+                argv[i] = NULL;
+                if (i + 1 >= argc || strcmp(argv[i + 1], "::") == 0 || nv == MAX_VARIANTS)
+                    return 2;
+                ev[nv] = environ;
+                av[nv++] = argv + i + 1;
+            }
+        return interleave(strtoul(argv[2], NULL, 10), nv, av, ev, label, "multi");
+    }
+    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | grant K M [full] | pair R -- A -- B"
+                    " | multi R :: A :: B [:: C...]\n");
     return 2;
 }

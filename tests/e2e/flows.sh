@@ -98,8 +98,9 @@ e2e_policy <<CONF
 protect = [ "*_TOKEN" ];
 tools = (
   { name = "curl"; exe = "/usr/bin/curl"; files = [ "netrc" ]; allow_args = [ "--netrc -fsS http://127.0.0.1:*/" ]; },
-  { name = "git-remote-http"; exe = "$REMOTE_HTTP"; files = [ "netrc" ]; allow_args = [ "* http://127.0.0.1:$GP/git/*" ]; },
-  { name = "npm"; exe = "$NODE"; script = "$NPM_CLI"; files = [ "npmrc" ]; allow_args = [ "whoami", "publish" ]; },
+  { name = "git-remote-http"; exe = "$REMOTE_HTTP";
+    hide_files = [ "$UH/.gitconfig", "$UH/.config/git/config", "*/.git/config" ]; files = [ "netrc" ]; allow_args = [ "* http://127.0.0.1:$GP/git/*" ]; },
+  { name = "npm"; exe = "$NODE"; script = "$NPM_CLI"; hide_files = [ "*/.npmrc" ]; files = [ "npmrc" ]; allow_args = [ "whoami", "publish" ]; },
   { name = "pyreq"; exe = "$PY"; script = "$T/pyreq.py"; env = { API_TOKEN = "api_token"; };
     allow_args = [ "http://127.0.0.1:*/" ]; },
   { name = "fetch"; exe = "$NODE"; script = "$T/fetch.js"; env = { API_TOKEN = "api_token"; };

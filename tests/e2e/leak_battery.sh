@@ -62,9 +62,10 @@ tools = (
   { name = "curl"; exe = "/usr/bin/curl"; files = [ "netrc", "curlrc" ];
     allow_args = [ "--netrc -sS http://127.0.0.1:$AP/", "--netrc -fsS http://127.0.0.1:$AP/",
                    "--netrc -sS http://127.0.0.1:$SLOW/slow" ]; },
-  { name = "git-remote-http"; exe = "$REMOTE_HTTP"; files = [ "netrc", "gitcreds" ];
+  { name = "git-remote-http"; exe = "$REMOTE_HTTP";
+    hide_files = [ "$UH/.gitconfig", "$UH/.config/git/config", "*/.git/config" ]; files = [ "netrc", "gitcreds" ];
     allow_args = [ "* http://127.0.0.1:$GP/git/*" ]; },
-  { name = "npm"; exe = "$NODE"; script = "$NPM_CLI"; files = [ "npmrc" ]; allow_args = [ "whoami", "publish" ]; },
+  { name = "npm"; exe = "$NODE"; script = "$NPM_CLI"; hide_files = [ "*/.npmrc" ]; files = [ "npmrc" ]; allow_args = [ "whoami", "publish" ]; },
   { name = "aws"; exe = "$PY"; script = "/usr/bin/aws"; files = [ "aws" ];
     allow_args = [ "sts get-caller-identity --endpoint-url http://127.0.0.1:$AP" ]; },
   { name = "gh"; exe = "/usr/bin/gh"; env = { GH_TOKEN = "gh_token"; }; allow_args = [ "api user", "repo list" ]; },

@@ -84,7 +84,7 @@ owner deny
 run_x; rc=$?
 wait "$OWNER_PID"
 check "denied: vault-exec refuses with one line, exit 126, tool not run" bash -c '[ "$0" = 126 ] && [ ! -s "$1" ] &&
-    grep -qx "vault-exec: denied by the owner (vaultctl deny)" "$2"' "$rc" "$VS_TMP/out" "$VS_TMP/err"
+    grep -qxE "vaultshim: [^:]+: no grant: denied by the owner \(vaultctl deny\)" "$2"' "$rc" "$VS_TMP/out" "$VS_TMP/err"
 check "audit: denied" audit_has '"decision":"denied".*"request":2'
 
 # --- the agent's own attempts, then a timeout

@@ -111,7 +111,7 @@ check "without the shim, no routing: the static tool run by a shell gets nothing
     bash -c "\"\$0\" STATIC_TOKEN" "$0" | grep -qx none' "$T/envhash"
 
 # --- refusals
-check "an argv outside allow_args is refused (exit 126, one line)" err_is 126 '^vault-exec: arguments refused by policy' \
+check "an argv outside allow_args is refused (exit 126, one line)" err_is 126 '^vaultshim: [^:]*: no grant: arguments refused by policy' \
     "$X" -- "$PY" "$T/tool.py" bad
 check "the refusal is audited" bash -c 'grep "\"event\":\"mediate\"" "$VAULT_HOME/audit.log" | tail -1 |
     grep -q "\"decision\":\"denied\".*arguments refused"'

@@ -90,13 +90,16 @@ check "nginx + git-http-backend behind Basic auth" start_git
 AH="$T/home"
 mkdir -p "$AH/.aws" "$AH/.config/gh" "$AH/proj"
 printf '[default]\nregion = us-east-1\noutput = json\nendpoint_url = http://127.0.0.1:%s\n' "$SP" >"$AH/.aws/config"
-printf 'registry=http://127.0.0.1:%s/\n' "$NP" >"$AH/proj/.npmrc"
+# A project .npmrc the granted npm does not see (hide_files): the registry
+# comes from the served ~/.npmrc.
+printf 'registry=http://127.0.0.1:%s/\n' "$SINK" >"$AH/proj/.npmrc"
 # Planted by "someone" before the run: must not be read by the granted tools.
 printf 'proxy = "http://127.0.0.1:%s"\n' "$SINK" >"$AH/.curlrc"
 SHIPPED="$ROOT/config/vaultshim.conf"
 sed -e "s|\"~/|\"$AH/|g" \
     -e "s|https://api.example.com/|https://localhost:$CP/|g" -e "s|machine api.example.com|machine localhost|" \
     -e "s|https://github.com/|http://127.0.0.1:$GP/git/|g" -e "s|machine github.com|machine 127.0.0.1|" \
+    -e "s|registry=https://registry.npmjs.org/|registry=http://127.0.0.1:$NP/|" \
     -e "s|//registry.npmjs.org/|//127.0.0.1:$NP/|" \
     -e "s|/usr/lib/node_modules/npm/bin/npm-cli.js|$NPM_CLI|" \
     -e "s|^    env = { GH_TOKEN = \"github_token\"; };|& allow_proxy = true;|" \

@@ -43,6 +43,8 @@ check "an allowlisted tool run through it is granted" bash -c '"$0" run --agent 
 # with VAULT_AGENT); the probe then asks on its own connection.
 check "and the shim's grant line carries the agent" bash -c 'grep "\"event\":\"grant\"" "$VAULT_HOME/audit.log" | tail -2 |
     head -1 | grep "\"tool\":\"probe\"" | grep -q "\"agent\":\"claude\""'
+check "the command gets exactly its arguments (none added, none lost)" bash -c '
+    [ "$("$0" run -- /usr/bin/printf "[%s]" a "b c" d)" = "[a][b c][d]" ] && [ "$("$0" run -- /usr/bin/printf x)" = x ]' "$V"
 check "a missing command: one line, status 127" err_is 127 "^vaultctl: run: no-such-cmd: No such file or directory$" \
     "$V" run -- no-such-cmd
 check "a bad agent label is a usage error" err_is 2 "^vaultctl: run: --agent: " "$V" run --agent 'a b' -- true

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "../../shim/paths.c"
+#include "../../shim/hide.c"
 
 #include "buf.h"
 #include "error.h"
@@ -258,6 +259,41 @@ static double now_ns(void)
 }
 
 /* The cost an unmanaged open pays: printed, never asserted. */
+/* hide_files inside a granted tool: a suffix entry and a path entry, reached
+ * by absolute, relative and ".." forms; neighbours stay visible; a served
+ * (managed) path is still managed. Runs last: entries cannot be removed. */
+static void test_hidden(void **state)
+{
+    (void)state;
+    char in[PATH_MAX], canon[PATH_MAX], cwd[PATH_MAX], exact[PATH_MAX];
+    mk("other/.git", true); /* canonical forms need the parent folder */
+    mk("other/git", true);
+    pathf(in, "/", "other/.git/config");
+    assert_false(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon)); /* no entry yet */
+    assert_int_equal(vs_shim_hide_add("*/.git/config", strlen("*/.git/config")), 0);
+    pathf(exact, "/", "home/.gitconfig");
+    assert_int_equal(vs_shim_hide_add(exact, strlen(exact)), 0);
+    assert_true(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    pathf(in, "/", "home/../other/.git/config");
+    assert_true(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    assert_true(vs_shim_hidden(AT_FDCWD, exact, canon, sizeof canon));
+    pathf(in, "/", "other/../home/.gitconfig");
+    assert_true(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    pathf(in, "/", "other/.gitconfig"); /* same basename, another folder */
+    assert_false(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    pathf(in, "/", "other/git/config"); /* not below a .git folder */
+    assert_false(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    pathf(in, "/", "other/.git/configx");
+    assert_false(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    pathf(in, "/", "other");
+    assert_int_equal(chdir(in), 0);
+    assert_true(vs_shim_hidden(AT_FDCWD, ".git/config", canon, sizeof canon));
+    assert_true(vs_shim_managed_path(AT_FDCWD, ".git/config", canon, sizeof canon));
+    assert_int_equal(chdir(cwd), 0);
+    assert_true(managed(AT_FDCWD, netrc)); /* served files are unaffected */
+}
+
 static void test_bench_unmanaged(void **state)
 {
     (void)state;
@@ -289,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_managed_decision),
         cmocka_unit_test(test_filter_tables),
         cmocka_unit_test(test_bench_unmanaged),
+        cmocka_unit_test(test_hidden),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #define VS_POLICY_MAX_BYTES (1024 * 1024)
+#define VS_POLICY_MAX_HIDE 16
 
 struct vs_policy_env {
     char *env;    /* environment name the tool sees */
@@ -56,6 +57,8 @@ struct vs_policy_tool {
     size_t *files;     /* indices into vs_policy.files */
     size_t n_files;
     struct vs_arglist allow_args, deny_args, approve_args;
+    char **hide;       /* hide_files: paths, or a star-slash suffix (policy_hide.c) */
+    size_t n_hide;
     bool approve, mask, mediate, allow_proxy, allow_namespaces, interpreter;
 };
 

@@ -270,6 +270,9 @@ void vs_policy_free(struct vs_policy *p)
         }
         free(t->env);
         free(t->files);
+        for (size_t k = 0; k < t->n_hide; k++)
+            free(t->hide[k]);
+        free(t->hide);
         vs_arglist_free(&t->allow_args);
         vs_arglist_free(&t->deny_args);
         vs_arglist_free(&t->approve_args);

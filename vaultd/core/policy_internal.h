@@ -25,6 +25,7 @@ int vs_pol_string_list(const struct vs_pol_ld *c, const struct config_setting_t 
 int vs_pol_path(struct vs_pol_ld *c, const struct config_setting_t *s, const char *in, char **out);
 int vs_pol_check_secret(struct vs_pol_ld *c, const struct config_setting_t *s, const char *what,
                         const char *name);
+int vs_pol_hide_files(struct vs_pol_ld *c, const struct config_setting_t *s, struct vs_policy_tool *t);
 int vs_pol_tool(struct vs_pol_ld *c, const struct config_setting_t *g, struct vs_policy_tool *t);
 int vs_policy_build_file_index(struct vs_policy *p, const char *src);
 int vs_policy_build_tool_index(struct vs_policy *p, const char *src);

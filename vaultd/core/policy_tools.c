@@ -173,7 +173,7 @@ int vs_pol_tool(struct vs_pol_ld *c, const config_setting_t *g, struct vs_policy
     static const char *const keys[] = {
         "name", "exe", "script", "sha256", "env", "files", "allow_args", "deny_args",
         "approve_args", "approve", "mask", "mediate", "allow_proxy", "allow_namespaces",
-        "interpreter",
+        "interpreter", "hide_files",
     };
     t->line = config_setting_source_line(g);
     if (!config_setting_is_group(g))
@@ -234,6 +234,8 @@ int vs_pol_tool(struct vs_pol_ld *c, const config_setting_t *g, struct vs_policy
         return rc;
     if ((s = config_setting_get_member(g, "files")) != NULL &&
         (rc = parse_tool_files(c, t, s)) != 0)
+        return rc;
+    if ((s = config_setting_get_member(g, "hide_files")) != NULL && (rc = vs_pol_hide_files(c, s, t)) != 0)
         return rc;
 
     t->available = true;

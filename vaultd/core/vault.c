@@ -141,6 +141,11 @@ int vs_vault_open(const char *home, const struct vs_unlock *u, unsigned flags, s
         vs_vault_close(v);
         return rc;
     }
+    if (!write) { /* kept only to undo a commit, which needs VS_VAULT_WRITE: vaultd's memory at scale */
+        free(v->disk_bytes);
+        v->disk_bytes = NULL;
+        v->disk_len = 0;
+    }
     *out = v;
     return 0;
 }

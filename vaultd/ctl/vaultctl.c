@@ -336,7 +336,10 @@ int vaultctl_main(int argc, char **argv)
         fprintf(stderr, "usage: vaultctl %s\n", cmd->usage);
         return CTL_USAGE;
     }
-    if (c.home[0] == '\0' && (rc = vs_vault_default_home(c.home, sizeof c.home)) != 0)
+    /* run needs no vault folder: no password-database look-up (nsswitch,
+     * /etc/passwd) on the launcher's path. */
+    if (c.home[0] == '\0' && strcmp(cmd->name, "run") != 0 &&
+        (rc = vs_vault_default_home(c.home, sizeof c.home)) != 0)
         return ctl_fail(&c, rc);
     return cmd->run(&c);
 }

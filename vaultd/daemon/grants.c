@@ -117,9 +117,9 @@ static int check_args(const struct conn *c)
 
 static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
 {
-    int rc = vs_path_trusted(t->exe_real, d->owner);
+    int rc = vs_path_trusted_cached(t->exe_real, d->owner);
     if (rc == 0 && t->script_real != NULL)
-        rc = vs_path_trusted(t->script_real, d->owner);
+        rc = vs_path_trusted_cached(t->script_real, d->owner);
     return rc;
 }
 
@@ -275,6 +275,8 @@ static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_
     }
     for (size_t i = 0; rc == 0 && i < t->n_files; i++)
         rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
+    for (size_t i = 0; rc == 0 && i < t->n_hide; i++)
+        rc = vs_msg_put_str(&w, VS_F_HIDE, t->hide[i]);
     if (rc == 0)
         rc = vs_msg_finish(&w, len);
     if (rc != 0)

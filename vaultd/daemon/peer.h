@@ -188,6 +188,15 @@ int vs_peer_is_nondumpable(const struct vs_peer *p);
  * component must be a regular file or a folder. 0 or VS_EDENIED. */
 int vs_path_trusted(const char *path, uid_t vault_uid);
 
+/* vs_path_trusted for files checked on every grant (a tool's exe and
+ * script): a positive verdict is cached by the file's (dev, ino, size,
+ * mtime, ctime), as vs_peer_check_maps caches its own, so a grant costs one
+ * stat instead of a realpath and a walk to /. Equally strong against the
+ * agent: once every folder on the path is trusted it cannot change them;
+ * the owner's own later chmod of a folder is seen at the next policy load
+ * (which clears the caches) or when the file changes. */
+int vs_path_trusted_cached(const char *path, uid_t vault_uid);
+
 /* sha256 of an open file (e.g. the peer's exefd), read with pread from
  * offset 0, cached by (dev, ino, size, mtime, ctime) in 256 entries (LRU).
  * A file changed within the last racy-window seconds (2 by default) is

@@ -3,12 +3,19 @@
  *     truncated file taken for the whole.
  *  2. Reads go through the /proc/PID directory fd (openat), never by a
  *     path built from the pid.
- *  3. Parsers take (text, len) and never read past len. */
+ *  3. Parsers take (text, len) and never read past len.
+ *  4. A read that returns less than asked is the end: every file read
+ *     here (stat, status, fdinfo: one seq_file record made whole per
+ *     read; cmdline, environ: copied page by page until the area ends) is
+ *     produced in one go, so the read that would return 0 is skipped (one
+ *     syscall per file, a dozen per grant). A file that fills the buffer is
+ *     read on, so a long one is never taken for the whole. */
 #include "peer_int.h"
 
 #include "error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -66,12 +73,15 @@ int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char
         }
         if (n == 0)
             break;
+        bool short_read = (size_t)n < size - used;
         used += (size_t)n;
         if (used > cap) {
             free(buf);
             close(fd);
             return vs_fail(VS_ETOOBIG, "%s is over %zu bytes", what, cap);
         }
+        if (short_read) /* rule 4 */
+            break;
     }
     close(fd);
     buf[used] = '\0';

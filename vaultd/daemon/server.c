@@ -87,9 +87,35 @@ int vaultd_listen(struct vaultd *d)
     return 0;
 }
 
+/* Answers whose audit line is written but not yet fsync'd (group commit,
+ * audit_batch.h): kept in locked memory until the round's one fsync, then
+ * sent; wiped after. A full buffer is flushed early. */
+#define HELD_BYTES (4u * VS_PROTO_MAX_FRAME)
+#define HELD_MAX 256
+static struct {
+    uint8_t *buf; /* sodium_malloc'd once */
+    size_t used, n;
+    struct held_reply {
+        struct conn *c; /* NULL once the connection closed */
+        size_t slot, off, len;
+        uint32_t id;
+    } q[HELD_MAX];
+} held;
+
+static bool trim_due;
+static size_t peak_conns; /* since the last time none were open */
+
+static void forget_held(const struct conn *c)
+{
+    for (size_t i = 0; i < held.n; i++)
+        if (held.q[i].c == c)
+            held.q[i].c = NULL;
+}
+
 static void close_conn(struct vaultd *d, size_t slot)
 {
     struct conn *c = d->conns[slot];
+    forget_held(c);
     (void)epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     vaultd_approvals_drop(d, c);
@@ -100,9 +126,16 @@ static void close_conn(struct vaultd *d, size_t slot)
     d->conns[slot] = NULL;
     d->nconns--;
     /* After a burst, give the per-connection memory back to the system:
-     * the daemon's footprint returns to its baseline. */
-    if (d->nconns == 0)
-        (void)malloc_trim(0);
+     * at once when the burst was large, else from sweep_idle at most once
+     * a second (a trim per closed connection cost every one-client grant
+     * a heap walk). */
+    if (d->nconns == 0) {
+        if (peak_conns > 64)
+            (void)malloc_trim(0);
+        else
+            trim_due = peak_conns > 0;
+        peak_conns = 0;
+    }
 }
 
 static void say_out_of_fds(struct vaultd *d)
@@ -155,6 +188,8 @@ static bool accept_one(struct vaultd *d)
     d->full_logged = false;
     d->conns[slot] = c;
     d->nconns++;
+    if (d->nconns > peak_conns)
+        peak_conns = d->nconns;
     return true;
 }
 
@@ -174,20 +209,73 @@ static bool drop_passed_fds(struct msghdr *msg)
     return had;
 }
 
-static int send_reply(struct vaultd *d, struct conn *c, size_t len)
+static int send_bytes(const struct conn *c, const uint8_t *data, size_t len)
 {
     ssize_t n;
     do {
-        n = send(c->fd, d->reply, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
-    sodium_memzero(d->reply, len); /* it may have held values */
     return n == (ssize_t)len ? 0 : VS_EIO;
+}
+
+static int send_reply(struct vaultd *d, struct conn *c, size_t len)
+{
+    int rc = send_bytes(c, d->reply, len);
+    sodium_memzero(d->reply, len); /* it may have held values */
+    return rc;
+}
+
+/* fsync the round's audit lines, then send the answers that waited for
+ * them. If the lines cannot be synced, their answers are refused and those
+ * peers dropped (invariant 4: no audit line, no answer). */
+static void flush_held(struct vaultd *d)
+{
+    int rc = vaultd_audit_sync();
+    if (rc != 0)
+        vaultd_say("%s: refusing %zu answers", vs_last_error(rc), held.n);
+    for (size_t i = 0; i < held.n; i++) {
+        struct held_reply *h = &held.q[i];
+        if (h->c == NULL)
+            continue;
+        bool ok = rc == 0 && send_bytes(h->c, held.buf + h->off, h->len) == 0;
+        if (rc != 0) {
+            size_t len = 0;
+            if (vaultd_reply_error(d, h->id, VS_EAUDIT, vs_last_error(rc), &len) == 0)
+                (void)send_reply(d, h->c, len);
+        }
+        if (!ok)
+            close_conn(d, h->slot);
+    }
+    if (held.used != 0)
+        sodium_memzero(held.buf, held.used);
+    held.used = held.n = 0;
+}
+
+/* Keeps the reply in d->reply for the round's flush; false when it had to
+ * be refused (no memory, send failed after an early flush). */
+static bool hold_reply(struct vaultd *d, struct conn *c, size_t slot, uint32_t id, size_t len)
+{
+    if (held.buf == NULL && (held.buf = sodium_malloc(HELD_BYTES)) == NULL) {
+        /* No room to wait in: sync now, answer now. */
+        return vaultd_audit_sync() == 0 && send_reply(d, c, len) == 0;
+    }
+    if (held.n == HELD_MAX || HELD_BYTES - held.used < len) {
+        flush_held(d);
+        return vaultd_audit_sync() == 0 && send_reply(d, c, len) == 0;
+    }
+    memcpy(held.buf + held.used, d->reply, len);
+    sodium_memzero(d->reply, len);
+    held.q[held.n++] = (struct held_reply){.c = c, .slot = slot, .off = held.used, .len = len, .id = id};
+    held.used += len;
+    return true;
 }
 
 /* One readable connection: one frame in, one reply out. Returns false when
  * the connection must be closed. */
-static bool serve_one(struct vaultd *d, struct conn *c)
+static bool serve_one(struct vaultd *d, size_t slot)
 {
+    struct conn *c = d->conns[slot];
+    uint64_t lines_before = vaultd_audit_written();
     uint8_t frame[VS_PROTO_MAX_FRAME + 1];
     union {
         char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
@@ -242,6 +330,9 @@ static bool serve_one(struct vaultd *d, struct conn *c)
             (void)send_reply(d, c, len);
         return false;
     }
+    /* An answer its dispatch logged waits for the round's fsync. */
+    if (vaultd_audit_written() != lines_before)
+        return hold_reply(d, c, slot, id, len);
     return send_reply(d, c, len) == 0;
 }
 
@@ -275,6 +366,9 @@ static void sweep_idle(struct vaultd *d)
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
         if (d->conns[i] != NULL && !d->conns[i]->held && now - d->conns[i]->last_ms > VAULTD_IDLE_MS)
             close_conn(d, i);
+    if (trim_due && d->nconns == 0)
+        (void)malloc_trim(0);
+    trim_due = false;
 }
 
 int vaultd_run(struct vaultd *d)
@@ -311,11 +405,12 @@ int vaultd_run(struct vaultd *d)
             } else if (tag == TAG_SIGNAL) {
                 handle_signal(d);
             } else if (tag < VAULTD_MAX_CONNS && d->conns[tag] != NULL) {
-                bool keep = (events[i].events & EPOLLIN) != 0 && serve_one(d, d->conns[tag]);
+                bool keep = (events[i].events & EPOLLIN) != 0 && serve_one(d, (size_t)tag);
                 if (!keep)
                     close_conn(d, (size_t)tag);
             }
         }
+        flush_held(d); /* one fsync for the round's audit lines */
         if (vs_now_ms() - last_sweep > 1000) {
             sweep_idle(d);
             vaultd_life_tick(d);
@@ -328,6 +423,7 @@ int vaultd_run(struct vaultd *d)
 
 void vaultd_shutdown(struct vaultd *d)
 {
+    flush_held(d);
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
         if (d->conns[i] != NULL)
             close_conn(d, i);

@@ -3,6 +3,7 @@
  * of each decision. */
 #include "vaultd.h"
 
+#include "audit_batch.h"
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
@@ -26,6 +27,19 @@ void vaultd_say(const char *fmt, ...)
     (void)vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "vaultd: %s\n", line);
+}
+
+/* The daemon's audit appends (group commit, audit_batch.h). */
+static struct vs_audit_writer audit_writer = {.fd = -1};
+
+uint64_t vaultd_audit_written(void)
+{
+    return audit_writer.written;
+}
+
+int vaultd_audit_sync(void)
+{
+    return audit_writer.fd < 0 ? 0 : vs_audit_writer_sync(&audit_writer);
 }
 
 static void remember_store_file(struct vaultd *d)
@@ -199,7 +213,9 @@ int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const 
         .exe = c != NULL ? c->peer.exe_path : NULL,
         .extra = more.len > 1 ? (const char *)more.data : NULL,
     };
-    int rc = vs_audit_append(d->auditfd, d->audit_key, d->generation, &ev);
+    if (audit_writer.fd != d->auditfd)
+        vs_audit_writer_init(&audit_writer, d->auditfd);
+    int rc = vs_audit_writer_append(&audit_writer, d->audit_key, d->generation, &ev);
     vs_buf_free(&more);
     if (rc != 0)
         vaultd_say("audit log cannot be written, refusing: %s", vs_last_error(rc));

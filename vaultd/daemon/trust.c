@@ -125,3 +125,11 @@ int vs_trusted_mapping(const char *path, const struct stat *mapped, uid_t vault_
     vs_fcache_put(&trust_cache, &id, want);
     return 0;
 }
+
+int vs_path_trusted_cached(const char *path, uid_t vault_uid)
+{
+    struct stat st;
+    if (path == NULL || stat(path, &st) != 0)
+        return vs_path_trusted(path, vault_uid); /* the walk names the reason */
+    return vs_trusted_mapping(path, &st, vault_uid);
+}

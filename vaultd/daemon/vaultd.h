@@ -106,6 +106,10 @@ int vaultd_refresh_store(struct vaultd *d);
 int vaultd_load_policy(struct vaultd *d);
 int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const char *decision,
                const char *reason, const char *secrets, const char *extra);
+/* Lines are written at once and fsync'd per event-loop round: an answer
+ * whose dispatch wrote a line waits for vaultd_audit_sync (server.c). */
+uint64_t vaultd_audit_written(void);
+int vaultd_audit_sync(void);
 void vaultd_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t vaultd_overdue(const struct vaultd *d);
 

@@ -111,9 +111,16 @@ int main(int argc, char **argv)
         return fail(126, rc);
     if (rc == 1)
         return fail(126, rerun_as_interpreter(argv, at, interp, v.target_path));
-    if ((rc = socket_path(sock, sizeof sock)) != 0 || (rc = vexec_mediate(&v, sock)) != 0) {
-        vexec_wipe(&v);
+    if ((rc = socket_path(sock, sizeof sock)) != 0)
         return fail(126, rc);
+    if ((rc = vexec_mediate(&v, sock)) != 0) {
+        vexec_wipe(&v);
+        /* The shim's refusal line, so the agent sees one form whichever
+         * route the tool took: "vaultshim: gh: no grant: REASON". */
+        const char *slash = strrchr(v.target_path, '/');
+        fprintf(stderr, "vaultshim: %s: no grant: %s\n", slash != NULL ? slash + 1 : v.target_path,
+                vs_last_error(rc));
+        return 126;
     }
     /* An interpreter tool runs the policy's own script file, the one
      * vaultd judged, whatever path argv named it by. */

@@ -1,0 +1,80 @@
+/* hide_files: inside a granted tool, the configuration files the policy
+ * names for it answer ENOENT, as an unserved managed file does. The agent
+ * can write them (a repository's .git/config, ~/.gitconfig, a project
+ * .npmrc) and a proxy or helper set there would carry the tool's
+ * credential to a host the agent controls.
+ *
+ * Rules (this runs inside open/stat hooks):
+ *  1. Outside a grant there is no entry, and the check is one load.
+ *  2. Entries are set once, by take_grants before the grant is confirmed
+ *     to the rest of the shim, and read-only after that.
+ *  3. A path is compared only when its basename equals an entry's
+ *     basename; then it is canonicalised as managed paths are (the parent
+ *     resolved by the kernel, the last component not followed), so "..",
+ *     symlinked folders and relative paths cannot step around an entry.
+ *  4. "* /SUFFIX" (no space) matches any canonical path ending in
+ *     "/SUFFIX"; any other entry is one canonical path. */
+#include "shim.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define HIDE_MAX 16
+#define HIDE_BYTES 4096
+
+static char hide_text[HIDE_BYTES];
+static size_t hide_used;
+static const char *hide_entry[HIDE_MAX];
+static size_t hide_count;
+
+int vs_shim_hide_add(const char *entry, size_t len)
+{
+    if (hide_count == HIDE_MAX || len == 0 || len + 1 > HIDE_BYTES - hide_used)
+        return -1;
+    char *dst = hide_text + hide_used;
+    memcpy(dst, entry, len);
+    dst[len] = '\0';
+    hide_used += len + 1;
+    hide_entry[hide_count++] = dst;
+    return 0;
+}
+
+static const char *base_name(const char *s, size_t *len)
+{
+    const char *slash = strrchr(s, '/');
+    const char *b = slash != NULL ? slash + 1 : s;
+    *len = strlen(b);
+    return b;
+}
+
+static bool matches(const char *entry, const char *canon)
+{
+    if (entry[0] == '*' && entry[1] == '/') {
+        size_t el = strlen(entry + 1), cl = strlen(canon); /* "/SUFFIX" */
+        return cl >= el && memcmp(canon + cl - el, entry + 1, el) == 0;
+    }
+    return strcmp(entry, canon) == 0;
+}
+
+bool vs_shim_hidden(int dirfd, const char *path, char *canon, size_t cap)
+{
+    if (hide_count == 0 || path == NULL)
+        return false;
+    size_t bl;
+    const char *b = base_name(path, &bl);
+    bool candidate = false;
+    for (size_t i = 0; i < hide_count && !candidate; i++) {
+        size_t el;
+        const char *eb = base_name(hide_entry[i], &el);
+        candidate = el == bl && memcmp(eb, b, bl) == 0;
+    }
+    if (!candidate)
+        return false;
+    int saved = errno;
+    bool hidden = false;
+    if (vs_shim_canonical(dirfd, path, canon, cap))
+        for (size_t i = 0; i < hide_count && !hidden; i++)
+            hidden = matches(hide_entry[i], canon);
+    errno = saved;
+    return hidden;
+}
