@@ -60,7 +60,7 @@ SHIM := $(if $(SHIM_SRC),$(BUILD)/libvaultshim.so)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 
-.PHONY: all test unit asan demo install clean check-deps
+.PHONY: all test check suite-bins asan-bins unit asan demo install clean check-deps
 all: $(PROGRAMS) $(SHIM)
 
 $(BUILD)/obj/%.o: %.c Makefile
@@ -117,13 +117,25 @@ check-deps:
 	@pkg-config --exists $(PKGS) cmocka || { \
 	  echo "make: missing libsodium, libconfig or cmocka development files; run: sudo scripts/install-deps" >&2; exit 1; }
 
-# The one test command (README, .ci/run): unit and integration suites, ending
-# with "N passed, N failed".
-test: check-deps all $(UNIT_BINS) $(HELPER_BINS)
+# The one test command (README, .ci/run): tests/run-all runs the unit and
+# integration suites, the same suites built with ASan+UBSan ($(ASAN_BUILD)),
+# and every fuzz target for FUZZ_SECONDS; one last line "N passed, N failed"
+# counts all three. `make check` is the quick part: the normal suite only.
+ASAN_BUILD ?= build/asan
+test: check-deps suite-bins asan-bins fuzz-bins
+	@VS_BUILD=$(abspath $(BUILD)) VS_ASAN_BUILD=$(abspath $(ASAN_BUILD)) FUZZ_DIR=$(abspath $(FUZZ_DIR)) \
+	  FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all
+
+check: check-deps suite-bins
 	@VS_BUILD=$(abspath $(BUILD)) tests/run
 
+suite-bins: all $(UNIT_BINS) $(HELPER_BINS)
+
+asan-bins:
+	$(MAKE) BUILD=$(ASAN_BUILD) SAN=1 suite-bins
+
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 test
+	$(MAKE) BUILD=$(ASAN_BUILD) SAN=1 check
 
 demo: all
 	@VS_BUILD=$(abspath $(BUILD)) scripts/demo

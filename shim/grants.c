@@ -307,6 +307,22 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
     return 0;
 }
 
+/* Our fds are the program's to close (closefrom, close_range at start):
+ * a number is used only while it still names the file we opened there. */
+static void remember(int fd, dev_t *dev, ino_t *ino)
+{
+    struct stat st;
+    bool ok = fd >= 0 && fstat(fd, &st) == 0;
+    *dev = ok ? st.st_dev : 0;
+    *ino = ok ? st.st_ino : 0;
+}
+
+static bool still_ours(int fd, dev_t dev, ino_t ino)
+{
+    struct stat st;
+    return fd >= 0 && ino != 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 static int render(struct vs_shim_file *f);
 
 /* Files are rendered now, before the tool's own code runs: vaultd checks
@@ -366,6 +382,7 @@ void vs_grants_fetch(char **startup)
         if (strstr(vs_shim.exe_path, "/node") != NULL)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
+        remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
         render_all();
     }
     wipe_unmap(reply, REPLY_BYTES);
@@ -391,6 +408,10 @@ static int render(struct vs_shim_file *f)
     vs_msg_begin(&w, frame, sizeof frame, VS_OP_RENDER_FILE, 2);
     (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
     int rc = reply == NULL ? VS_ENOMEM : vs_msg_finish(&w, &len);
+    if (rc == 0 && !still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino)) {
+        vs_shim.sock = -1; /* closed by the program: no more renders */
+        rc = VS_EIO;
+    }
     if (rc == 0)
         rc = vs_client_call(vs_shim.sock, frame, len, reply, REPLY_BYTES, &m);
     const uint8_t *data = NULL;
@@ -417,6 +438,7 @@ static int render(struct vs_shim_file *f)
         return -1;
     }
     f->memfd = fd;
+    remember(fd, &f->dev, &f->ino);
     return 0;
 }
 
@@ -426,6 +448,8 @@ static struct vs_shim_file *rendered(const char *canon)
     if (f == NULL)
         return NULL;
     (void)pthread_mutex_lock(&render_lock);
+    if (f->memfd >= 0 && !still_ours(f->memfd, f->dev, f->ino))
+        f->memfd = -1; /* closed by the program; the number is not ours */
     int rc = f->memfd >= 0 ? 0 : render(f);
     (void)pthread_mutex_unlock(&render_lock);
     return rc == 0 ? f : NULL;
@@ -463,11 +487,11 @@ long long vs_shim_managed_size(const char *canon)
 void vs_grants_wipe(void)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
-        if (vs_shim.files[i].memfd >= 0)
+        if (still_ours(vs_shim.files[i].memfd, vs_shim.files[i].dev, vs_shim.files[i].ino))
             (void)syscall(SYS_close, vs_shim.files[i].memfd);
     if (region != NULL)
         explicit_bzero(region, REGION_BYTES);
-    if (vs_shim.sock >= 0)
+    if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))
         (void)syscall(SYS_close, vs_shim.sock);
     vs_shim.sock = -1;
 }

@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #define VS_EXPORT __attribute__((visibility("default")))
@@ -41,6 +42,8 @@
 struct vs_shim_file {
     char path[PATH_MAX]; /* canonical absolute path, as the policy names it */
     int memfd;           /* sealed memfd once rendered; -1 before first use */
+    dev_t dev;           /* memfd's identity: the program may close every fd */
+    ino_t ino;           /* (closefrom) and the number become another file */
 };
 
 struct vs_shim {
@@ -53,6 +56,8 @@ struct vs_shim {
     size_t nfiles;
     struct vs_shim_file files[VS_SHIM_MAX_FILES];
     int sock;            /* kept for RENDER_FILE; -1 */
+    dev_t sock_dev;      /* its identity, checked before each use */
+    ino_t sock_ino;
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char shim_path[PATH_MAX]; /* our own .so, for children's LD_PRELOAD */
     char exe_path[PATH_MAX];

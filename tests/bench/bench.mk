@@ -3,9 +3,15 @@
 # $(BUILD)/bench/results.txt and prints it. Never part of `make test`.
 BENCH_DIR := $(BUILD)/bench
 
-.PHONY: bench
+.PHONY: bench bench-load
 bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
+
+# 16 clients x 100,000 grants (LOAD_CLIENTS, LOAD_PER_CLIENT): latency
+# percentiles, vaultd's RSS and fds before and after.
+bench-load: all $(BENCH_DIR)/vsbench
+	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
 
 $(BENCH_DIR)/vsbench: tests/bench/vsbench.c $(VS_LIBS)
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,7 +271,7 @@ static int one_grant(const char *sock, int *nvalues)
     return rc;
 }
 
-static int cmd_grant(size_t k, size_t m)
+static int cmd_grant(size_t k, size_t m, bool full)
 {
     char sock[128];
     if (vs_socket_path(sock, sizeof sock) != 0)
@@ -315,6 +316,12 @@ static int cmd_grant(size_t k, size_t m)
      * time, not in the latencies. */
     printf("grant %zu p50 %.1f p99 %.1f rate %.0f\n", k, pct(lat, k * m, 0.5), pct(lat, k * m, 0.99),
            (double)(k * m) / (wall / 1e6));
+    /* full: a second line for tests/bench/load.sh (the first stays as
+     * run.sh reads it) */
+    if (full)
+        printf("latency_us p50 %.1f p90 %.1f p99 %.1f p999 %.1f max %.1f grants %zu wall_s %.1f\n", pct(lat, k * m, 0.5),
+               pct(lat, k * m, 0.9), pct(lat, k * m, 0.99), pct(lat, k * m, 0.999), pct(lat, k * m, 1.0), k * m,
+               wall / 1e6);
     return 0;
 }
 
@@ -328,7 +335,8 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "microrun") == 0)
         return cmd_microrun(strtoul(argv[2], NULL, 10), argv[3]);
     if (argc >= 4 && strcmp(argv[1], "grant") == 0)
-        return cmd_grant(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+        return cmd_grant(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10),
+                         argc >= 5 && strcmp(argv[4], "full") == 0);
     if (argc >= 6 && strcmp(argv[1], "pair") == 0) {
         /* pair R -- A... -- B... */
         char **a = argv + 4, **b = NULL;
@@ -362,7 +370,7 @@ int main(int argc, char **argv)
             }
         return interleave(strtoul(argv[2], NULL, 10), nv, av, ev, label, "multi");
     }
-    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | grant K M | pair R -- A -- B"
+    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | grant K M [full] | pair R -- A -- B"
                     " | multi R :: A :: B [:: C...]\n");
     return 2;
 }

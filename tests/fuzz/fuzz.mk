@@ -4,15 +4,17 @@
 #
 # make fuzz      builds every tests/fuzz/fuzz_NAME.c with clang
 #                -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/ and runs
-#                each for FUZZ_SECONDS (default 60) on a scratch copy of
-#                tests/fuzz/corpus/NAME (the repository is never written). A
-#                crash, leak or sanitizer report fails the target; its input is
-#                kept as $(BUILD)/fuzz/work/NAME/crash-*. FUZZ_TARGETS=... picks some.
+#                each for FUZZ_SECONDS (default 60), two at a time, on a scratch
+#                copy of tests/fuzz/corpus/NAME (tests/run-fuzz; the repository
+#                is never written). A crash, leak or sanitizer report fails the
+#                target; its input is kept as $(BUILD)/fuzz/work/NAME/crash-*.
+#                FUZZ_TARGETS=... picks some. `make test` runs them all.
 # make fuzz-NAME one target.
 # make valgrind  every unit test binary under valgrind (memcheck, definite
 #                leaks count as errors), then the integration suites with
-#                vaultctl run through a valgrind wrapper (VALGRIND_INTEGRATION=0
-#                skips that part). Needs a non-sanitizer BUILD.
+#                vaultctl and vaultd under memcheck (VALGRIND_INTEGRATION=0
+#                skips that part, VALGRIND_SCRIPTS="a b" picks scripts). Needs a
+#                non-sanitizer BUILD.
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
@@ -26,7 +28,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN
 FUZZ_LIB     := $(FUZZ_DIR)/libvsfuzz.a
 FUZZ_OBJ     := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CORE_SRC) $(EXEC_SRC))
 
-.PHONY: fuzz valgrind $(addprefix fuzz-,$(FUZZ_ALL))
+.PHONY: fuzz fuzz-bins valgrind $(addprefix fuzz-,$(FUZZ_ALL))
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -36,47 +38,37 @@ $(FUZZ_LIB): $(FUZZ_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# libconfig 1.5 (Debian 12) leaks scanner buffers (strbuf_append, yylex) on a syntax
-# error after a string token (64 bytes; reproduced with libconfig alone, no
-# vaultshim code); suppressed by that one frame so our own leaks still fail.
-FUZZ_LSAN_SUPP := leak:strbuf_append\nleak:libconfig_yylex\n
-
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(PKG_LIBS) -o $@
 
-# One run: scratch corpus, bounded time, summary line; the exit status is the
-# fuzzer's (non-zero on any crash, leak, timeout or sanitizer report).
+# The runs themselves are tests/run-fuzz's (also part of `make test`): a
+# scratch corpus each, bounded time, FUZZ_JOBS (2) targets at a time, one
+# TAP line per target; it fails if any target did.
+fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_ALL))
+
 define fuzz_run
 fuzz-$(1): $(FUZZ_DIR)/fuzz_$(1)
-	@rm -rf $(FUZZ_DIR)/work/$(1) && mkdir -p $(FUZZ_DIR)/work/$(1)/corpus
-	@printf '$(FUZZ_LSAN_SUPP)' >$(FUZZ_DIR)/work/$(1)/lsan.supp
-	@if [ -d tests/fuzz/corpus/$(1) ]; then cp -R tests/fuzz/corpus/$(1)/. $(FUZZ_DIR)/work/$(1)/corpus/; fi
-	@echo "fuzz $(1): $(FUZZ_SECONDS) s"
-	@cd $(FUZZ_DIR)/work/$(1) && LSAN_OPTIONS=suppressions=lsan.supp ../../fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=./ $(FUZZ_ARGS) corpus >log 2>&1; \
-	  rc=$$$$?; \
-	  stats=$$$$(awk '/stat::number_of_executed_units/{e=$$$$2} /stat::peak_rss_mb/{r=$$$$2} \
-	    /^#[0-9]+.*(DONE|pulse|NEW|REDUCE)/{for(i=1;i<=NF;i++){if($$$$i=="cov:")c=$$$$(i+1); if($$$$i=="ft:")f=$$$$(i+1); if($$$$i=="corp:")k=$$$$(i+1)}} \
-	    END{printf "%s execs, cov %s, ft %s, corpus %s, peak rss %s MB", e, c, f, k, r}' log); \
-	  if [ $$$$rc -eq 0 ]; then echo "fuzz $(1): ok: $$$$stats"; \
-	  else echo "fuzz $(1): FAILED (exit $$$$rc): $$$$stats; log and input in $(FUZZ_DIR)/work/$(1)/"; \
-	    grep -m1 -A25 -E '^==[0-9]+==ERROR|runtime error|deadly signal|ERROR: libFuzzer' log; exit 1; fi
+	@FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS=$(1) FUZZ_ARGS="$(FUZZ_ARGS)" tests/run-fuzz
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_run,$(t))))
 
-# Every target runs even when one fails; the run fails if any did.
 fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
-	@bad=0; for t in $(FUZZ_TARGETS); do \
-	  $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) -f $(lastword $(MAKEFILE_LIST)) \
-	    BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz-$$t || bad=$$((bad + 1)); done; \
-	  if [ $$bad -ne 0 ]; then echo "fuzz: $$bad target(s) failed"; exit 1; fi; \
-	  echo "fuzz: $(words $(FUZZ_TARGETS)) targets, no crash"
+	@FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	  FUZZ_ARGS="$(FUZZ_ARGS)" tests/run-fuzz
 
 VALGRIND ?= valgrind
 VALGRIND_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
                   --show-leak-kinds=definite --track-origins=yes --num-callers=30
 VALGRIND_INTEGRATION ?= 1
+# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9" runs those integration
+# scripts only (default: every suite through tests/run). Under memcheck a
+# vaultctl run takes about a second: the long loops are cut down.
+VALGRIND_SCRIPTS ?=
+VALGRIND_UNIT ?= 1
+VALGRIND_KILL_OPS ?= 40
+VALGRIND_LOAD_GRANTS ?= 50
+VALGRIND_SHIM_CHAIN ?= 100
 # valgrind 3.19 (Debian 12) does not know pidfd_send_signal (syscall 424),
 # which the peer checks use: test_peer fails under it for that reason only.
 VALGRIND_SKIP ?= test_peer
@@ -85,11 +77,14 @@ VG_DIR := $(BUILD)/valgrind
 # The integration suites see a shadow build folder: every entry links to the
 # real one, but vaultctl is a wrapper that runs the real one under valgrind,
 # logging to $(VG_DIR)/logs/vaultctl.PID.log with its exit status replaced by
-# 99 on a memcheck error. vaultd, the shim and the helpers run as they are.
+# 99 on a memcheck error. vaultd runs under memcheck too (VS_VALGRIND: every
+# vs_start_vaultd of tests/lib.sh; logs vaultd.PID.log). A log holding any
+# "==PID==" line (an error or a definite leak; --quiet prints nothing else)
+# counts as a failure. The shim and the helpers run as they are.
 valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@if [ -n "$(SAN)" ]; then echo "valgrind: needs a build without SAN=1" >&2; exit 2; fi
-	@bad=0; n=0; for t in $(UNIT_BINS); do n=$$((n + 1)); \
+	@bad=0; n=0; for t in $(if $(filter 1,$(VALGRIND_UNIT)),$(UNIT_BINS)); do n=$$((n + 1)); \
 	  name=$$(basename $$t); \
 	  case " $(VALGRIND_SKIP) " in *" $$name "*) echo "valgrind: $$name: skipped (VALGRIND_SKIP)"; continue;; esac; \
 	  if VS_BUILD=$(abspath $(BUILD)) CMOCKA_MESSAGE_OUTPUT=TAP $(VALGRIND) $(VALGRIND_FLAGS) \
@@ -102,15 +97,26 @@ valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
 	  shadow=$(abspath $(VG_DIR))/build; mkdir -p $$shadow; \
 	  for e in $(abspath $(BUILD))/*; do case $$(basename $$e) in vaultctl|valgrind|fuzz|test-logs) ;; \
 	    *) ln -s $$e $$shadow/ ;; esac; done; \
-	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%%%p.log %s "$$@"\n' \
+	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%p.log %s "$$@"\n' \
 	    "$(VALGRIND)" "$(VALGRIND_FLAGS)" "$(abspath $(VG_DIR))" "$(abspath $(BUILD))/vaultctl" \
 	    >$$shadow/vaultctl; chmod 0755 $$shadow/vaultctl; \
-	  VS_BUILD=$$shadow tests/run; irc=$$?; \
-	  vg=$$(grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
+	  $(CC) -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $(VG_DIR)/logs/vg-pidfd.so tests/helpers/preload/vg-pidfd.c -ldl; \
+	  export VS_VALGRIND=$(abspath $(VG_DIR))/logs VS_BUILD=$$shadow KILL_OPS=$(VALGRIND_KILL_OPS) \
+	    LOAD_GRANTS=$(VALGRIND_LOAD_GRANTS) SHIM_CHAIN=$(VALGRIND_SHIM_CHAIN); \
+	  if [ -n "$(VALGRIND_SCRIPTS)" ]; then irc=0; for s in $(VALGRIND_SCRIPTS); do \
+	      bash tests/integration/$$s.sh >$(VG_DIR)/logs/$$s.out 2>&1 || irc=1; \
+	      echo "valgrind: $$s: $$(grep -c '^ok' $(VG_DIR)/logs/$$s.out) ok, $$(grep -c '^not ok' $(VG_DIR)/logs/$$s.out) not ok"; done; \
+	  else tests/run; irc=$$?; fi; \
+	  vg=$$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log 2>/dev/null | wc -l); \
 	  runs=$$(ls $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
-	  echo "valgrind: integration: suite exit $$irc; vaultctl ran $$runs times under valgrind, $$vg with memcheck errors"; \
+	  druns=$$(ls $(VG_DIR)/logs/vaultd.*.log 2>/dev/null | wc -l); \
+	  echo "valgrind: integration: suite exit $$irc; vaultctl ran $$runs times and vaultd $$druns times under valgrind, $$vg with memcheck errors or leaks"; \
 	  if [ $$vg -ne 0 ]; then bad=$$((bad + vg)); \
-	    for f in $$(grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $(VG_DIR)/logs/vaultctl.*.log | head -3); do head -30 $$f; done; fi; \
+	    for f in $$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log | head -3); do echo "== $$f"; head -30 $$f; done; fi; \
 	  if [ $$irc -ne 0 ]; then echo "valgrind: integration suites failed under the wrapper (see $$shadow/test-logs)"; fi; \
 	fi; \
 	if [ $$bad -ne 0 ]; then echo "valgrind: $$bad failures"; exit 1; fi; echo "valgrind: no memcheck error"
+
+# header dependencies of the fuzz objects (the Makefile's own list covers
+# $(BUILD)/obj and obj-shim only)
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

@@ -10,7 +10,7 @@ vs_trusted_dir
 V=$VAULTCTL
 T=$VS_TRUSTED
 SHIM="$VS_BUILD/libvaultshim.so"
-export ASAN_OPTIONS=verify_asan_link_order=0
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 tok=$(fake_token gh)
 
 # --- a constructor of another library calls getenv before ours

@@ -8,7 +8,7 @@ vs_clean_env "$@"
 vs_begin
 # An ASan-built probe aborts when the shim is preloaded ahead of the ASan
 # runtime; the check is the sanitizer's, not ours.
-export ASAN_OPTIONS=verify_asan_link_order=0
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 vs_trusted_dir
 chmod 711 "$VS_TMP"
 V=$VAULTCTL

@@ -103,17 +103,74 @@ static int check_line(const char *line, size_t len, const uint8_t *key, struct l
     return 0;
 }
 
+/* The end of the log's complete lines: the file size, or less when a
+ * writer died inside its one write() of a line (SIGKILL can cut a write
+ * that crosses a page boundary) and left a last line with no newline.
+ * VS_ECORRUPT when no newline is in reach. */
+static int complete_end(int fd, size_t size, size_t *end)
+{
+    char buf[4096];
+    size_t pos = size;
+    while (pos > 0 && size - pos <= VS_AUDIT_LINE_MAX) {
+        size_t n = pos < sizeof buf ? pos : sizeof buf;
+        if (pread(fd, buf, n, (off_t)(pos - n)) != (ssize_t)n)
+            return vs_fail_errno(VS_EAUDIT, "audit log read");
+        for (size_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n') {
+                *end = pos - n + i;
+                return 0;
+            }
+        pos -= n;
+    }
+    if (pos == 0) {
+        *end = 0;
+        return 0;
+    }
+    return vs_fail(VS_ECORRUPT, "audit log ends in a partial line over %d bytes", VS_AUDIT_LINE_MAX);
+}
+
+static int read_tail_upto(int fd, const uint8_t *key, struct vs_audit_tail *tail, size_t size);
+
 int vs_audit_read_tail(int fd, const uint8_t *key, struct vs_audit_tail *tail)
 {
     memset(tail, 0, sizeof *tail);
     struct stat st;
     if (fstat(fd, &st) != 0)
         return vs_fail_errno(VS_EAUDIT, "audit log stat");
-    if (st.st_size == 0) {
+    return read_tail_upto(fd, key, tail, (size_t)st.st_size);
+}
+
+int vs_audit_read_complete_tail(int fd, const uint8_t *key, struct vs_audit_tail *tail)
+{
+    memset(tail, 0, sizeof *tail);
+    struct stat st;
+    size_t end = 0;
+    if (fstat(fd, &st) != 0)
+        return vs_fail_errno(VS_EAUDIT, "audit log stat");
+    int rc = complete_end(fd, (size_t)st.st_size, &end);
+    return rc != 0 ? rc : read_tail_upto(fd, key, tail, end);
+}
+
+int vs_audit_drop_partial(int fd)
+{
+    struct stat st;
+    size_t end = 0;
+    if (fstat(fd, &st) != 0)
+        return vs_fail_errno(VS_EAUDIT, "audit log stat");
+    int rc = complete_end(fd, (size_t)st.st_size, &end);
+    if (rc != 0 || end == (size_t)st.st_size)
+        return rc;
+    if (ftruncate(fd, (off_t)end) != 0 || fsync(fd) != 0)
+        return vs_fail_errno(VS_EAUDIT, "audit log: removing an interrupted partial line");
+    return 0;
+}
+
+static int read_tail_upto(int fd, const uint8_t *key, struct vs_audit_tail *tail, size_t size)
+{
+    if (size == 0) {
         tail->empty = true;
         return 0;
     }
-    size_t size = (size_t)st.st_size;
     size_t window = size < VS_AUDIT_LINE_MAX + 1 ? size : VS_AUDIT_LINE_MAX + 1;
     char *buf = malloc(window);
     if (buf == NULL)
@@ -253,7 +310,9 @@ int vs_audit_append(int fd, const uint8_t key[VS_AUDIT_MAC_BYTES], uint64_t gen,
         return rc;
     struct vs_audit_tail tail;
     struct vs_buf line = {0};
-    rc = vs_audit_read_tail(fd, key, &tail);
+    rc = vs_audit_drop_partial(fd); /* a killed appender's half line */
+    if (rc == 0)
+        rc = vs_audit_read_tail(fd, key, &tail);
     if (rc == 0)
         rc = vs_audit_build_line(key, &tail, gen, ev, &line);
     if (rc == 0)

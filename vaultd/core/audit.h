@@ -55,6 +55,16 @@ void vs_audit_unlock(int fd);
 /* Reads the last line. With a key, its MAC must verify. */
 int vs_audit_read_tail(int fd, const uint8_t *key, struct vs_audit_tail *tail);
 
+/* The same, over complete lines only: a last line without its newline (an
+ * append cut by SIGKILL, or one in progress) is not looked at. For readers. */
+int vs_audit_read_complete_tail(int fd, const uint8_t *key, struct vs_audit_tail *tail);
+
+/* Under the exclusive lock, before an append: removes a last line left
+ * without its newline by an appender that died inside its write. That line
+ * never counted (no writer acknowledged it); the store's audit sequence
+ * still detects a lost line (vault.c logs it as "recover"). */
+int vs_audit_drop_partial(int fd);
+
 /* Builds the next line (ending in '\n') after tail. */
 int vs_audit_build_line(const uint8_t key[VS_AUDIT_MAC_BYTES], const struct vs_audit_tail *tail, uint64_t gen,
                         const struct vs_audit_event *ev, struct vs_buf *line);

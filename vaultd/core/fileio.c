@@ -184,6 +184,13 @@ int vs_create_file_excl(int dirfd, const char *name, mode_t mode, const void *da
 
 int vs_write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
 {
+    bool replaced;
+    return vs_write_file_atomic_ex(dirfd, name, data, len, &replaced);
+}
+
+int vs_write_file_atomic_ex(int dirfd, const char *name, const void *data, size_t len, bool *replaced)
+{
+    *replaced = false;
     char temp[NAME_MAX + 1];
     int n = snprintf(temp, sizeof temp, ".%s" TEMP_MARK "%ld", name, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof temp)
@@ -197,6 +204,7 @@ int vs_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
         (void)unlinkat(dirfd, temp, 0);
         return rc;
     }
+    *replaced = true;
     if (fsync(dirfd) != 0)
         return vs_fail_errno(VS_EIO, "fsync folder of %s", name);
     return 0;

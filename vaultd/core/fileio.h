@@ -11,6 +11,7 @@
 #ifndef VS_FILEIO_H
 #define VS_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,11 @@ int vs_read_file_at(int dirfd, const char *name, const char *what, mode_t forbid
 
 /* Atomically replaces dirfd/name with data (mode 0600). */
 int vs_write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
+
+/* The same; *replaced says whether the rename happened, so a caller can
+ * undo a replacement whose folder fsync failed (the new file is in place
+ * but not durable, and the caller was told it failed). */
+int vs_write_file_atomic_ex(int dirfd, const char *name, const void *data, size_t len, bool *replaced);
 
 /* Creates dirfd/name exclusively with mode and data, fsyncs file and folder.
  * On failure the partial file is removed. */

@@ -130,7 +130,7 @@ int vs_vault_open(const char *home, const struct vs_unlock *u, unsigned flags, s
     struct vs_audit_tail tail = {.empty = true};
     bool check = (flags & VS_VAULT_SKIP_AUDIT_CHECK) == 0;
     if (rc >= 0 && check)
-        rc = vs_audit_read_tail(v->auditfd, vs_store_audit_key(v->store), &tail);
+        rc = vs_audit_read_complete_tail(v->auditfd, vs_store_audit_key(v->store), &tail);
     if (audit_locked)
         vs_audit_unlock(v->auditfd);
     if (rc >= 0 && check)
@@ -172,7 +172,9 @@ int vs_vault_commit(struct vs_vault *v, const struct vs_audit_event *ev)
     uint8_t *bytes = NULL;
     size_t len = 0;
     uint64_t old_gen = vs_store_generation(v->store), old_seq = vs_store_audit_seq(v->store);
-    rc = vs_audit_read_tail(v->auditfd, vs_store_audit_key(v->store), &tail);
+    rc = vs_audit_drop_partial(v->auditfd); /* a killed writer's half line */
+    if (rc == 0)
+        rc = vs_audit_read_tail(v->auditfd, vs_store_audit_key(v->store), &tail);
     if (rc == 0) {
         vs_store_set_generation(v->store, old_gen + 1);
         vs_store_set_audit_seq(v->store, tail.empty ? 1 : tail.seq + 1);
@@ -183,8 +185,11 @@ int vs_vault_commit(struct vs_vault *v, const struct vs_audit_event *ev)
     if (rc == 0)
         rc = vs_audit_reserve(v->auditfd, line.len);
     if (rc == 0) {
-        rc = vs_write_file_atomic(v->dirfd, VS_STORE_FILE, bytes, len);
-        if (rc != 0)
+        bool replaced = false;
+        rc = vs_write_file_atomic_ex(v->dirfd, VS_STORE_FILE, bytes, len, &replaced);
+        if (rc != 0 && replaced) /* renamed, then the folder fsync failed */
+            rc = undo_store(v, rc);
+        else if (rc != 0)
             rc = vs_fail(rc, "%s; the vault is unchanged", vs_last_error(rc));
     }
     if (rc == 0) {
