@@ -1,4 +1,5 @@
 #include "vaultctl.h"
+#include "asan_defaults.h"
 
 int main(int argc, char **argv)
 {
