@@ -31,6 +31,7 @@ static const struct {
     {VS_F_STATUS_TEXT, K_TEXT, 0, VS_F_STATUS_TEXT_MAX, "STATUS_TEXT"},
     {VS_F_LIFT, K_U32, 4, 4, "LIFT"},
     {VS_F_HIDE, K_TEXT, 1, 1023, "HIDE"},
+    {VS_F_MASK, K_BYTES, 1, VS_F_VALUE_MAX, "MASK"},
     {VS_F_EXEC_FD, K_U32, 4, 4, "EXEC_FD"},
     {VS_F_EXIT_STATUS, K_U32, 4, 4, "EXIT_STATUS"},
     {VS_F_DURATION_MS, K_U32, 4, 4, "DURATION_MS"},
@@ -101,6 +102,7 @@ static const struct {
     {VS_OP_GRANT_LIST, VS_F_VERSION, REPEATABLE},
     {VS_OP_GRANT_LIST, VS_F_PATH, REPEATABLE},
     {VS_OP_GRANT_LIST, VS_F_HIDE, REPEATABLE},
+    {VS_OP_GRANT_LIST, VS_F_MASK, REPEATABLE},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -161,7 +163,7 @@ static void put_le(uint8_t *p, uint32_t v, size_t width)
 static int check_grant_order(uint16_t type, struct vs_proto_check *st, int bad)
 {
     static const uint16_t want[3] = {VS_F_NAME, VS_F_VALUE, VS_F_VERSION};
-    if (st->group == 0 && (type == VS_F_PATH || type == VS_F_HIDE))
+    if (st->group == 0 && (type == VS_F_PATH || type == VS_F_HIDE || type == VS_F_MASK))
         return 0;
     if (type != want[st->group]) {
         if (st->group == 0)
@@ -399,7 +401,8 @@ int vs_msg_next_grant(const struct vs_msg *m, size_t *cursor, struct vs_grant_re
         return vs_fail(VS_EPROTO, "%s: not a GRANT_LIST", vs_op_name(m->op));
     size_t n = m->nfields < VS_PROTO_MAX_FIELDS ? m->nfields : VS_PROTO_MAX_FIELDS;
     size_t i = *cursor;
-    while (i < n && (m->fields[i].type == VS_F_PATH || m->fields[i].type == VS_F_HIDE))
+    while (i < n && (m->fields[i].type == VS_F_PATH || m->fields[i].type == VS_F_HIDE ||
+                     m->fields[i].type == VS_F_MASK))
         i++;
     if (i >= n) {
         *cursor = n;

@@ -17,7 +17,8 @@
  *     is one table in proto.c; anything else (unknown op or field, a field
  *     the op does not take, a duplicate) is refused.
  *  4. A GRANT_LIST holds NAME, VALUE, VERSION triples (one per env grant) and
- *     lone PATHs (one per managed file) and HIDEs (hide_files), in any order but never a partial
+ *     lone PATHs (one per managed file), HIDEs (hide_files) and MASKs (the
+ *     values inside a mediated run's files, masked, never put in env), in any order but never a partial
  *     triple.
  *  5. No allocation, no copy of secret bytes while decoding: a decoded
  *     vs_msg points into the caller's frame, which the caller owns and wipes.
@@ -82,6 +83,7 @@ enum vs_field {
     VS_F_STATUS_TEXT = 12, /* text 0..16384 */
     VS_F_LIFT = 21,        /* u32: 1 lifts a lockdown */
     VS_F_HIDE = 22,        /* text 1..1023: a path the granted tool must not see (hide_files) */
+    VS_F_MASK = 23,        /* bytes 1..16384: a value inside a granted file, for vault-exec's masker */
     VS_F_EXEC_FD = 13,     /* u32: the fd vault-exec holds on its target */
     VS_F_EXIT_STATUS = 14, /* u32: 0..255, 128+signal */
     VS_F_DURATION_MS = 15, /* u32 */

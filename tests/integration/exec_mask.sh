@@ -21,11 +21,24 @@ cp "$HELPERS/exec/leak.py" "$T/leak.py"; cp "$HELPERS/exec/leak.py" "$T/plain.py
 "$V" init --keyfile >/dev/null
 tok=$(fake_token leak)
 printf '%s' "$tok" | "$V" save leak_token >/dev/null
+ftok=$(fake_token filevalue)
+printf '%s' "$ftok" | "$V" save file_token >/dev/null
+# A tool that prints the credentials file it was handed.
+cat >"$T/catcred.py" <<'PY'
+import os, sys
+sys.stdout.write(open(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).read())
+PY
+chmod 644 "$T/catcred.py"
 cat >"$T/policy.conf" <<CONF
 tools = (
   { name = "leak"; exe = "$PY"; script = "$T/leak.py"; interpreter = true; env = { LEAK_TOKEN = "leak_token"; }; mediate = true; },
   { name = "plain"; exe = "$PY"; script = "$T/plain.py"; interpreter = true; env = { LEAK_TOKEN = "leak_token"; }; mediate = true;
-    mask = false; }
+    mask = false; },
+  { name = "catcred"; exe = "$PY"; script = "$T/catcred.py"; interpreter = true; files = [ "awscred" ]; mediate = true; }
+);
+files = (
+  { name = "awscred"; path = "$VS_TMP/home/.aws/credentials";
+    template = "[default]\naws_secret_access_key = {{file_token}}\n"; }
 );
 CONF
 chmod 644 "$T/policy.conf"
@@ -65,6 +78,11 @@ n=0
 while IFS= read -r f; do grep -qaF -- "$f" "$VS_TMP/plain" && n=$((n + 1)); done < <(all_forms "$tok")
 check "the form check finds all nine forms in that unmasked output (it can fail)" test "$n" = 9
 rm -f "$VS_TMP/plain"
+"$X" -- "$PY" "$T/catcred.py" >"$VS_TMP/cred" 2>&1
+check "a value inside a granted file is masked too (the tool printed its credentials file)" \
+    grep -qx 'aws_secret_access_key = \*\*\*\*\*\*\*\*' "$VS_TMP/cred"
+check "no form of the file's value in that output" none_of_forms "$ftok" "$VS_TMP/cred"
 check "the run's end is audited" bash -c 'grep "\"event\":\"exec\"" "$VAULT_HOME/audit.log" | grep -q "\"exit_status\":5"'
 check "no value in the audit log or the daemon's log" absent_in "$tok" "$VAULT_HOME" "$VS_TMP/vaultd.log"
+check "nor the file's value" absent_in "$ftok" "$VAULT_HOME" "$VS_TMP/vaultd.log"
 vs_end

@@ -255,6 +255,29 @@ static uint8_t *scratch(size_t slot)
     return pool != NULL ? pool + slot * VS_VALUE_MAX : NULL;
 }
 
+/* A masked mediated run: the values inside its granted files too, so that
+ * vault-exec masks them in the tool's output (a tool that prints its
+ * credentials file). They are never put in the tool's environment. */
+static int put_file_masks(struct vaultd *d, const struct vs_policy_tool *t, struct vs_msg_writer *w,
+                          uint8_t *value)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < t->n_files; i++) {
+        const struct vs_template *tm = d->policy->files[t->files[i]].tmpl;
+        for (size_t k = 0; rc == 0 && k < vs_template_name_count(tm); k++) {
+            struct vs_secret *s = vs_store_find(d->vault->store, vs_template_name(tm, k));
+            if (s == NULL)
+                return vs_fail(VS_ENOENT, "secret %s is not in the vault", vs_template_name(tm, k));
+            size_t vlen = 0;
+            rc = vs_store_open_value(d->vault->store, s, &s->versions[s->nversions - 1], value, &vlen);
+            if (rc == 0 && vlen > 0)
+                rc = vs_msg_put_bytes(w, VS_F_MASK, value, vlen);
+            sodium_memzero(value, VS_VALUE_MAX);
+        }
+    }
+    return rc;
+}
+
 static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_t *len)
 {
     const struct vs_policy_tool *t = c->tool;
@@ -277,6 +300,8 @@ static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_
         rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
     for (size_t i = 0; rc == 0 && i < t->n_hide; i++)
         rc = vs_msg_put_str(&w, VS_F_HIDE, t->hide[i]);
+    if (rc == 0 && c->med != NULL && t->mask)
+        rc = put_file_masks(d, t, &w, value);
     if (rc == 0)
         rc = vs_msg_finish(&w, len);
     if (rc != 0)

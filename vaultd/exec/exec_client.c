@@ -86,6 +86,16 @@ static int take_grants(struct vexec *v, const struct vs_msg *m)
         f->memfd = -1;
         f->var = vexec_path_variable(f->path);
     }
+    cursor = 0;
+    const struct vs_field_ref *mask;
+    while (vs_msg_next(m, VS_F_MASK, &cursor, &mask) == 0) {
+        if (v->nfile_values == VEXEC_MAX_GRANTS || v->region_used + mask->len > REGION_BYTES)
+            return vs_fail(VS_ETOOBIG, "more file values than vault-exec holds");
+        uint8_t *dst = v->region + v->region_used;
+        memcpy(dst, mask->data, mask->len);
+        v->region_used += mask->len;
+        v->file_values[v->nfile_values++] = (struct vs_mask_value){dst, mask->len};
+    }
     return 0;
 }
 

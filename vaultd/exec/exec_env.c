@@ -111,5 +111,8 @@ size_t vexec_mask_values(const struct vexec *v, struct vs_mask_value *out, size_
         if (len >= VS_MASK_MIN_VALUE)
             out[n++] = (struct vs_mask_value){(const uint8_t *)val, len};
     }
+    for (size_t i = 0; i < v->nfile_values && n < cap; i++)
+        if (v->file_values[i].len >= VS_MASK_MIN_VALUE)
+            out[n++] = v->file_values[i];
     return n;
 }

@@ -82,8 +82,8 @@ static int run_direct(struct exec_ctx *x)
 
 static int run_masked(struct vexec *v, struct exec_ctx *x)
 {
-    struct vs_mask_value values[VEXEC_MAX_GRANTS];
-    size_t n = vexec_mask_values(v, values, VEXEC_MAX_GRANTS);
+    struct vs_mask_value values[2 * VEXEC_MAX_GRANTS]; /* env values, then file values */
+    size_t n = vexec_mask_values(v, values, 2 * VEXEC_MAX_GRANTS);
     struct vs_masker *out = NULL, *err = NULL;
     int rc = vs_masker_new(values, n, &out);
     if (rc == 0)

@@ -57,6 +57,8 @@ struct vexec {
     size_t ngrants;
     struct vexec_file files[VEXEC_MAX_FILES];
     size_t nfiles;
+    struct vs_mask_value file_values[VEXEC_MAX_GRANTS]; /* values inside granted files: masked only */
+    size_t nfile_values;
     uint8_t *region;        /* sodium_malloc'd entries */
     size_t region_used;
     bool mask;              /* from the mediated answer: relay and mask */
