@@ -4,6 +4,7 @@
 #  - 2,000 connections opened and held (vaultd has 1,024 slots): a probe is
 #    refused while every slot is taken, "connections open" is logged once,
 #    the probe is served as soon as some close, and fds and RSS come back;
+#    then 10,000 at once: afterwards fds, RSS and service are as before;
 #  - a client that connects and never sends: the idle sweep closes it
 #    after 10 s (VAULTD_IDLE_MS);
 #  - 200 clients that disconnect between GRANTS and CONFIRM: no grant
@@ -40,8 +41,11 @@ diag "baseline: $base_fds fds, $base_rss KB RSS"
 # sweep would start closing them at 10 s and blur the case).
 holder() { # N RELEASE-FILE REPORT-FILE
     "$PY" - "$VAULT_SOCKET" "$@" <<'PYEOF'
-import os, socket, sys, time
+import os, resource, socket, sys, time
 path, n, release, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard == resource.RLIM_INFINITY or hard > n + 64:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, hard))
 conns = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -57,7 +61,7 @@ while time.time() < end and not os.path.exists(release):
     time.sleep(0.02)
 PYEOF
 }
-wait_file() { for _ in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.025; done; return 1; }
+wait_file() { for _ in $(seq 1 600); do [ -s "$1" ] && return 0; sleep 0.025; done; return 1; }
 holder 1000 "$VS_TMP/relA" "$VS_TMP/heldA" & hA=$!
 wait_file "$VS_TMP/heldA"
 holder 1000 "$VS_TMP/relB" "$VS_TMP/heldB" & hB=$!
@@ -73,7 +77,7 @@ check "with every slot taken, a probe is refused and gets no value" refused
 check "\"connections open\" is logged once" test "$(grep -c 'connections open' "$VS_TMP/vaultd.log")" -eq 1
 touch "$VS_TMP/relB"; wait "$hB"
 t0=$(date +%s%3N); ok_after=0
-for _ in $(seq 1 40); do granted && { ok_after=1; break; }; sleep 0.05; done
+for _ in $(seq 1 120); do granted && { ok_after=1; break; }; sleep 0.05; done
 diag "served $(( $(date +%s%3N) - t0 )) ms after the second 1,000 closed (the first 1,000 still held)"
 check "once some connections close, the probe is served again" test "$ok_after" -eq 1
 touch "$VS_TMP/relA"; wait "$hA"
@@ -82,12 +86,18 @@ after_rss=$(rss)
 diag "after: $(fds) fds, $after_rss KB RSS (baseline $base_rss, peak $full_rss)"
 rss_check "RSS after is within 1 MB of baseline ($after_rss vs $base_rss KB)" "$after_rss" $((base_rss + 1024))
 # a second identical cycle: retention (the same pages reused) or a leak (growth)?
-holder 2000 "$VS_TMP/relC" "$VS_TMP/heldC" & hC=$!
+holder 10000 "$VS_TMP/relC" "$VS_TMP/heldC" & hC=$!
 VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hC 2>/dev/null"
-wait_file "$VS_TMP/heldC"; sleep 0.5; touch "$VS_TMP/relC"; wait "$hC"; settle
+wait_file "$VS_TMP/heldC"; sleep 0.5
+check "10,000 connections were opened at once ($(cat "$VS_TMP/heldC"))" test "$(cat "$VS_TMP/heldC")" -eq 10000
+touch "$VS_TMP/relC"; wait "$hC"; settle
 second_rss=$(rss)
-diag "after a second cycle of 2,000: $second_rss KB RSS (after the first: $after_rss KB)"
-rss_check "a second cycle does not grow RSS by more than 512 KB" "$second_rss" $((after_rss + 512))
+diag "after a second cycle of 10,000: $second_rss KB RSS (after the first: $after_rss KB)"
+rss_check "a second cycle (10,000 connections) does not grow RSS by more than 512 KB" "$second_rss" $((after_rss + 512))
+check "after 10,000 connections, the fd count is back at baseline ($base_fds)" settle
+ok_after=0
+for _ in $(seq 1 120); do granted && { ok_after=1; break; }; sleep 0.05; done
+check "and a probe is served" test "$ok_after" -eq 1
 
 # --- fd exhaustion: RLIMIT_NOFILE lowered to 256 (the systemd default soft
 # limit is 1024): 300 connections run vaultd out of fds before its slots
