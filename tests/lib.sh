@@ -208,3 +208,51 @@ vs_probe_vault() {
     chmod 644 "$T/policy.conf"
     want="grant PROBE_TOKEN 1 $(sha256 "$api")"
 }
+
+# --- loopback servers the scripts start (each stopped by vs_cleanup)
+
+# vs_add_cleanup CMD: one more command for vs_cleanup to run at exit.
+vs_add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
+
+# vs_free_port: a loopback TCP port nobody listens on now.
+vs_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# vs_start_server DIR NAME CMD...: runs CMD, which prints its port first, with
+# its output in DIR/NAME.port and DIR/NAME.err; sets SRV_PORT and SRV_PID.
+vs_start_server() {
+    local dir=$1 name=$2; shift 2
+    "$@" >"$dir/$name.port" 2>"$dir/$name.err" &
+    SRV_PID=$! SRV_PORT=
+    vs_add_cleanup "kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null"
+    for _ in $(seq 1 200); do
+        [ -s "$dir/$name.port" ] && { SRV_PORT=$(head -1 "$dir/$name.port"); return 0; }
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    diag "$name did not start: $(head -c 300 "$dir/$name.err")"
+    return 1
+}
+
+# vs_start_git_http DIR PORT: fcgiwrap and nginx serving the repositories of
+# DIR (made by tests/helpers/tools/git_http.sh setup DIR PORT) on loopback;
+# returns 0 once an anonymous request is answered 401 (Basic auth is on).
+vs_start_git_http() {
+    local g=$1 port=$2 fpid npid code
+    # Its own process group: fcgiwrap's pre-forked workers outlive a kill of
+    # the parent alone.
+    setsid fcgiwrap -c 2 -s "unix:$g/fcgi.sock" </dev/null >>"$g/fcgiwrap.log" 2>&1 &
+    fpid=$!
+    vs_add_cleanup "kill -- -$fpid 2>/dev/null; wait $fpid 2>/dev/null"
+    for _ in $(seq 1 100); do [ -S "$g/fcgi.sock" ] && break; sleep 0.05; done
+    nginx -e "$g/error.log" -p "$g" -c "$g/nginx.conf" </dev/null >>"$g/nginx.out" 2>&1 &
+    npid=$!
+    vs_add_cleanup "kill $npid 2>/dev/null; wait $npid 2>/dev/null"
+    for _ in $(seq 1 100); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/git/repo.git/info/refs?service=git-upload-pack")
+        [ "$code" = 401 ] && return 0
+        kill -0 "$npid" 2>/dev/null || break
+        sleep 0.05
+    done
+    diag "nginx did not answer 401: $(tail -3 "$g/error.log" 2>/dev/null | tr '\n' '|')"
+    return 1
+}

@@ -46,7 +46,7 @@ check "verdaccio is installed from the npm registry (cached in build/e2e-cache)"
 start_verdaccio() {
     local vd="$VS_TMP/verdaccio" code
     mkdir -p "$vd/storage" || return 1
-    VP=$(free_port)
+    VP=$(vs_free_port)
     cat >"$vd/config.yaml" <<YAML
 storage: $vd/storage
 auth:
@@ -63,7 +63,7 @@ YAML
     node "$CACHE/node_modules/verdaccio/bin/verdaccio" --config "$vd/config.yaml" --listen "127.0.0.1:$VP" \
         </dev/null >"$vd/out" 2>&1 &
     local pid=$!
-    add_cleanup "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+    vs_add_cleanup "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
     for _ in $(seq 1 300); do
         code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$VP/-/ping")
         [ "$code" = 200 ] && return 0

@@ -23,11 +23,10 @@ done
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HELPERS="$ROOT/tests/helpers"
 
-add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
 suffix=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 VU="vsv$suffix" AU="vsa$suffix"
 W=$(mktemp -d /run/vs-ep.XXXXXX) && chmod 755 "$W"
-add_cleanup "pkill -KILL -u '$AU' 2>/dev/null; pkill -KILL -u '$VU' 2>/dev/null; userdel '$AU' 2>/dev/null; userdel '$VU' 2>/dev/null; rm -rf '$W'"
+vs_add_cleanup "pkill -KILL -u '$AU' 2>/dev/null; pkill -KILL -u '$VU' 2>/dev/null; userdel '$AU' 2>/dev/null; userdel '$VU' 2>/dev/null; rm -rf '$W'"
 check "two users with unique names" bash -c 'useradd -r -M -s /usr/sbin/nologin "$0" && useradd -M -d "$2/agent" -s /bin/bash "$1"' \
     "$VU" "$AU" "$W"
 AH="$W/agent"
@@ -61,7 +60,7 @@ check "key file 0400 or 0600 and policy 0400, both the vault user's" bash -c '
 
 printf '%s\n' "$api" >"$VS_TMP/server-token"
 python3 "$HELPERS/auth_server.py" "$VS_TMP/server-token" 300 >"$VS_TMP/port" 2>/dev/null &
-add_cleanup "kill $! 2>/dev/null"
+vs_add_cleanup "kill $! 2>/dev/null"
 for _ in $(seq 1 100); do [ -s "$VS_TMP/port" ] && break; sleep 0.05; done
 PORT=$(cat "$VS_TMP/port")
 check "the loopback server requires the token" bash -c '! curl -fsS "http://127.0.0.1:$0/" >/dev/null 2>&1' "$PORT"

@@ -41,13 +41,7 @@ chmod 644 "$T/policy.conf"
 check "vaultd starts" vs_start_vaultd "$T/policy.conf"
 
 SRV="$VS_TMP/srv"; mkdir -p "$SRV"
-start_server() {
-    local name=$1; shift
-    "$@" >"$SRV/$name.port" 2>"$SRV/$name.err" &
-    VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $! 2>/dev/null"
-    for _ in $(seq 1 100); do [ -s "$SRV/$name.port" ] && return 0; sleep 0.05; done
-    return 1
-}
+start_server() { vs_start_server "$SRV" "$@"; }
 printf '%s\n' "$ghv" >"$SRV/gh.expected"; : >"$SRV/gh.log"
 printf '%s\n%s\n' "$awsid" "$awssec" >"$SRV/sts.expected"; : >"$SRV/sts.log"
 check "the GitHub stand-in starts" start_server gh "$PY" "$TOOLS/tool_server.py" gh "$SRV/gh.expected" "$SRV/gh.log" 300

@@ -27,7 +27,6 @@ for f in /usr/bin/curl /usr/bin/git /usr/lib/git-core/git-remote-http /usr/lib/g
     [ -e "$f" ] || missing="$missing $f"
 done
 [ -z "$missing" ] || { not_ok "missing:$missing (scripts/install-deps)"; vs_end; exit 1; }
-add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
 
 api=$(fake_token api); ghv=$(fake_token ghp); npmv=$(fake_token npm); oai=$(fake_token sk)
 awsid="AKIA$(fake_token x | tail -c 16 | tr a-z A-Z)"; awssec=$(fake_token awssec)
@@ -40,18 +39,7 @@ done
 
 # --- servers on loopback (ports chosen by them)
 SRV="$VS_TMP/srv"; mkdir -p "$SRV"
-start_server() { # NAME CMD...: sets SRV_PORT
-    local name=$1; shift
-    "$@" >"$SRV/$name.port" 2>"$SRV/$name.err" &
-    local pid=$!
-    add_cleanup "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-    for _ in $(seq 1 100); do
-        [ -s "$SRV/$name.port" ] && { SRV_PORT=$(head -1 "$SRV/$name.port"); return 0; }
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    diag "$name did not start: $(head -c 300 "$SRV/$name.err")"; return 1
-}
+start_server() { vs_start_server "$SRV" "$@"; } # NAME CMD...: sets SRV_PORT
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
     -keyout "$T/tls.key" -out "$T/ca.pem" >/dev/null 2>&1
 chmod 644 "$T/ca.pem"
@@ -71,18 +59,9 @@ SP=$SRV_PORT
 G="$SRV/git"
 start_git() {
     mkdir -p "$G" && printf 'x-access-token:%s\n' "$(printf '%s' "$ghv" | openssl passwd -apr1 -stdin)" >"$G/htpasswd" || return 1
-    GP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    GP=$(vs_free_port)
     bash "$TOOLS/git_http.sh" setup "$G" "$GP" || return 1
-    fcgiwrap -c 1 -s "unix:$G/fcgi.sock" </dev/null >>"$G/fcgiwrap.log" 2>&1 &
-    add_cleanup "kill $! 2>/dev/null"
-    for _ in $(seq 1 100); do [ -S "$G/fcgi.sock" ] && break; sleep 0.05; done
-    nginx -e "$G/error.log" -p "$G" -c "$G/nginx.conf" </dev/null >>"$G/nginx.out" 2>&1 &
-    add_cleanup "kill $! 2>/dev/null"
-    for _ in $(seq 1 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/git/repo.git/info/refs?service=git-upload-pack")" = 401 ] && return 0
-        sleep 0.05
-    done
-    return 1
+    vs_start_git_http "$G" "$GP"
 }
 check "nginx + git-http-backend behind Basic auth" start_git
 

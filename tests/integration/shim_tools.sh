@@ -115,22 +115,7 @@ check "vaultd starts with the tools policy" vs_start_vaultd "$T/policy.conf"
 
 # --- servers, each stopped by vs_cleanup
 SRV="$VS_TMP/srv"; mkdir -p "$SRV"
-add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
-# start_server NAME CMD...: CMD prints its port; sets SRV_PORT and SRV_PID
-start_server() {
-    local name=$1; shift
-    "$@" >"$SRV/$name.port" 2>"$SRV/$name.err" &
-    SRV_PID=$! SRV_PORT=
-    add_cleanup "kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null"
-    for _ in $(seq 1 100); do
-        [ -s "$SRV/$name.port" ] && { SRV_PORT=$(head -1 "$SRV/$name.port"); return 0; }
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    diag "$name did not start: $(head -c 300 "$SRV/$name.err")"
-    return 1
-}
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_server() { vs_start_server "$SRV" "$@"; }
 
 printf '%s\n' "$api" >"$SRV/token"
 check "auth_server starts" start_server auth "$PY" "$HELPERS/auth_server.py" "$SRV/token" 600
@@ -147,24 +132,9 @@ G="$SRV/git"
 start_git() {
     mkdir -p "$G" || return 1
     printf 'agent:%s\n' "$(printf '%s' "$api" | openssl passwd -apr1 -stdin)" >"$G/htpasswd" || return 1
-    GP=$(free_port)
+    GP=$(vs_free_port)
     bash "$TOOLS/git_http.sh" setup "$G" "$GP" || return 1
-    fcgiwrap -c 1 -s "unix:$G/fcgi.sock" </dev/null >>"$G/fcgiwrap.log" 2>&1 &
-    local fpid=$!
-    add_cleanup "kill $fpid 2>/dev/null; wait $fpid 2>/dev/null"
-    for _ in $(seq 1 100); do [ -S "$G/fcgi.sock" ] && break; sleep 0.05; done
-    nginx -e "$G/error.log" -p "$G" -c "$G/nginx.conf" </dev/null >>"$G/nginx.out" 2>&1 &
-    local npid=$!
-    add_cleanup "kill $npid 2>/dev/null; wait $npid 2>/dev/null"
-    local code
-    for _ in $(seq 1 100); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/git/repo.git/info/refs?service=git-upload-pack")
-        [ "$code" = 401 ] && return 0
-        kill -0 "$npid" 2>/dev/null || break
-        sleep 0.05
-    done
-    diag "nginx did not answer 401: $(tail -3 "$G/error.log" 2>/dev/null | tr '\n' '|')"
-    return 1
+    vs_start_git_http "$G" "$GP"
 }
 check "nginx + fcgiwrap + git-http-backend serve a bare repo behind Basic auth" start_git
 check "git over http refuses a wrong password (the server checks)" bash -c '

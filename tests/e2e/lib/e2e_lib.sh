@@ -11,7 +11,6 @@ PY=/usr/bin/python3
 NODE=/usr/bin/node
 NPM_CLI=$(readlink -f /usr/bin/npm 2>/dev/null)
 REMOTE_HTTP=/usr/lib/git-core/git-remote-http
-add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
 
 # e2e_need FILE...: every program the script drives is there, else one
 # failing case naming what is missing (never a skip).
@@ -30,7 +29,7 @@ e2e_need() {
 # the cleanup whatever happens.
 e2e_user() {
     U="vse2e$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-    add_cleanup "e2e_user_gone"
+    vs_add_cleanup "e2e_user_gone"
     useradd -m -s /bin/bash -K UMASK=0022 "$U" >/dev/null 2>&1 || { diag "useradd $U failed"; return 1; }
     UH=$(getent passwd "$U" | cut -d: -f6)
     UG=$(id -g "$U")
@@ -93,21 +92,7 @@ e2e_reload() {
 }
 
 # start_server NAME CMD...: CMD prints its port; sets SRV_PORT and SRV_PID.
-start_server() {
-    local name=$1; shift
-    mkdir -p "$VS_TMP/srv"
-    "$@" >"$VS_TMP/srv/$name.port" 2>"$VS_TMP/srv/$name.err" &
-    SRV_PID=$! SRV_PORT=
-    add_cleanup "kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null"
-    for _ in $(seq 1 200); do
-        [ -s "$VS_TMP/srv/$name.port" ] && { SRV_PORT=$(head -1 "$VS_TMP/srv/$name.port"); return 0; }
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    diag "$name did not start: $(head -c 300 "$VS_TMP/srv/$name.err")"
-    return 1
-}
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_server() { mkdir -p "$VS_TMP/srv" && vs_start_server "$VS_TMP/srv" "$@"; }
 
 # e2e_git TOKEN: nginx (Basic auth agent:TOKEN) + fcgiwrap + git-http-backend
 # serving DIR/repos/repo.git on loopback, pushes allowed. Sets GP and G.
@@ -115,25 +100,10 @@ e2e_git() {
     G="$VS_TMP/git"
     mkdir -p "$G" || return 1
     printf 'agent:%s\n' "$(printf '%s' "$1" | openssl passwd -apr1 -stdin)" >"$G/htpasswd" || return 1
-    GP=$(free_port)
+    GP=$(vs_free_port)
     bash "$HELPERS/tools/git_http.sh" setup "$G" "$GP" >/dev/null || return 1
     git -C "$G/repos/repo.git" config http.receivepack true
-    fcgiwrap -c 2 -s "unix:$G/fcgi.sock" </dev/null >>"$G/fcgiwrap.log" 2>&1 &
-    local fpid=$!
-    add_cleanup "kill $fpid 2>/dev/null; wait $fpid 2>/dev/null"
-    for _ in $(seq 1 100); do [ -S "$G/fcgi.sock" ] && break; sleep 0.05; done
-    nginx -e "$G/error.log" -p "$G" -c "$G/nginx.conf" </dev/null >>"$G/nginx.out" 2>&1 &
-    local npid=$!
-    add_cleanup "kill $npid 2>/dev/null; wait $npid 2>/dev/null"
-    local code
-    for _ in $(seq 1 100); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/git/repo.git/info/refs?service=git-upload-pack")
-        [ "$code" = 401 ] && return 0
-        kill -0 "$npid" 2>/dev/null || break
-        sleep 0.05
-    done
-    diag "nginx did not answer 401: $(tail -3 "$G/error.log" 2>/dev/null | tr '\n' '|')"
-    return 1
+    vs_start_git_http "$G" "$GP"
 }
 
 # e2e_trusted_copy SRC...: copies into the root-owned trusted folder $T
