@@ -4,6 +4,7 @@ shim's handshake and prints digests only ("grant NAME vN SHA256"); as an
 attacker it sends hostile frames.
 
 usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
+       vs_client.py grant-hidden          non-dumpable first, then GRANTS (must be refused)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
 Socket: $VAULT_SOCKET."""
@@ -44,7 +45,9 @@ def refused(fields):
     print("refused: " + reason, file=sys.stderr)
     return 3
 
-def grant():
+def grant(hidden_first=False):
+    if hidden_first:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0: closed to a same-uid vaultd
     s = connect()
     op, fields = call(s, frame(OP_GRANTS))
     if op == OP_ERROR:
@@ -108,6 +111,8 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "grant"
     if mode == "grant":
         sys.exit(grant())
+    if mode == "grant-hidden":
+        sys.exit(grant(hidden_first=True))
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
     if mode == "hold":

@@ -31,5 +31,40 @@ check "curl authenticates through a same-uid vaultd (CONFIRM of a non-dumpable p
 check "the copy of curl gets nothing" grep -qx 'who are you?' "$out"
 check "the grant is in the verified audit log" bash -c 'grep -q "grant    ok      tool curl" "$0" &&
     grep -q "chain intact" "$0"' "$out"
+
+# The opaque-peer rule under attack: with a same-uid vaultd, a process that
+# makes itself non-dumpable before it connects cannot be inspected, so it is
+# never granted, although the same tool asking openly is.
+cp "$root/tests/helpers/vs_client.py" "$home/vs/client.py"
+tok=$(fake_token sameuid)
+printf '%s' "$tok" >"$home/vs/tok"; chmod 600 "$home/vs/tok"
+chown -R "$user:" "$home/vs"
+cat >"$home/vs/attack.sh" <<'SH'
+set -u
+cd "$HOME/vs"
+export VAULT_HOME="$HOME/vs/vault" VAULT_SOCKET="$HOME/vs/run/vaultd.sock" VAULT_KEYFILE=
+mkdir -p -m 700 "$HOME/vs/run"
+build/vaultctl init --keyfile >/dev/null && build/vaultctl save x_token <tok >/dev/null || exit 9
+rm -f tok
+printf 'tools = ( { name = "client"; exe = "/usr/bin/python3"; script = "%s"; env = { X_TOKEN = "x_token"; }; } );\n' \
+    "$HOME/vs/client.py" >policy.conf
+chmod 644 policy.conf
+build/vaultd --config "$HOME/vs/policy.conf" 2>vaultd.log & pid=$!
+for _ in $(seq 1 100); do build/vaultctl ping >/dev/null 2>&1 && break; sleep 0.05; done
+PYTHONNOUSERSITE=1 /usr/bin/python3 "$HOME/vs/client.py" grant >open.out 2>open.err; echo "open=$?"
+PYTHONNOUSERSITE=1 /usr/bin/python3 "$HOME/vs/client.py" grant-hidden >hidden.out 2>hidden.err; echo "hidden=$?"
+kill "$pid"; wait "$pid"
+SH
+chown "$user:" "$home/vs/attack.sh"
+(cd "$home" && timeout 120 runuser -u "$user" -- env -i HOME="$home" PATH=/usr/bin:/bin bash "$home/vs/attack.sh") >"$VS_TMP/attack.out" 2>&1
+while IFS= read -r l; do diag "attack: $l"; done < <(cat "$VS_TMP/attack.out" "$home/vs/vaultd.log" 2>/dev/null)
+want="grant X_TOKEN 1 $(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)"
+check "a same-uid tool asking openly gets its value (digest matches)" \
+    bash -c 'grep -qx "open=0" "$0" && grep -qxF "$1" "$2"' "$VS_TMP/attack.out" "$want" "$home/vs/open.out"
+check "the same tool non-dumpable before it connects is refused (opaque peer)" \
+    bash -c 'grep -qx "hidden=3" "$0" && grep -q "cannot inspect this process" "$1" && [ ! -s "$2" ]' \
+    "$VS_TMP/attack.out" "$home/vs/hidden.err" "$home/vs/hidden.out"
+check "and the refusal is in the audit log" grep -q '"decision":"denied".*cannot inspect this process' "$home/vs/vault/audit.log"
+check "no value in any output of the attack" absent_in "$tok" "$VS_TMP/attack.out" "$home/vs/hidden.out" "$home/vs/hidden.err" "$home/vs/vaultd.log"
 check "no process of the user is left" bash -c '! pgrep -u "$0" >/dev/null' "$user"
 vs_end
