@@ -521,7 +521,7 @@ int vs_index_from_memory(const void *data, size_t len, struct vs_index *idx)
         return VS_ECORRUPT;
     memcpy(&h, data, sizeof h);
     if (memcmp(h.magic, VS_INDEX_MAGIC, sizeof h.magic) != 0 || h.version != VS_INDEX_VERSION ||
-        h.total_size != len || h.flags != 0 || h.n_sections != VS_IDX_NSECT)
+        h.total_size != len || (h.flags & ~VS_INDEX_FLAGS) != 0 || h.n_sections != VS_IDX_NSECT)
         return VS_ECORRUPT;
     int rc = check_layout(&h, data, len, &v);
     if (rc != 0)
@@ -532,6 +532,7 @@ int vs_index_from_memory(const void *data, size_t len, struct vs_index *idx)
     v.base = data;
     v.len = len;
     v.generation = h.generation;
+    v.flags = h.flags;
     if ((rc = check_table(&v, v.names, v.n_names, &v.names_len_mask)) != 0 ||
         (rc = check_table(&v, v.paths, v.n_paths, &v.paths_len_mask)) != 0 ||
         (rc = check_table(&v, v.granted, v.n_granted, &v.granted_len_mask)) != 0 ||

@@ -18,7 +18,8 @@
  *
  * Format (version 1), all integers little-endian, used in place:
  *   header (96 bytes): magic "VSIDX001", u32 version, u32 total_size (the
- *     file size), u64 generation (the policy load counter), u32 flags (0),
+ *     file size), u64 generation (the policy load counter), u32 flags
+ *     (VS_INDEX_F_*),
  *     u32 n_sections (8), then 8 x {u32 offset, u32 count}.
  *   sections, in this order, each at the previous end rounded up to 8 (the
  *   first right after the header), padding zero, total_size = the end of
@@ -73,7 +74,7 @@ struct vs_index_header {
     uint32_t version;
     uint32_t total_size;
     uint64_t generation;
-    uint32_t flags; /* none defined: must be 0 */
+    uint32_t flags; /* VS_INDEX_F_*; an unknown bit does not validate */
     uint32_t n_sections;
     struct vs_index_sect sect[VS_IDX_NSECT];
 };
@@ -89,6 +90,14 @@ struct vs_index_glob {
     uint32_t str;
     uint16_t len, prefix, suffix, reserved;
 };
+
+/* vaultd can read a non-dumpable peer's /proc files (it has CAP_SYS_PTRACE
+ * and CAP_DAC_READ_SEARCH, or is root): a tool may make itself non-dumpable
+ * first and ask GRANTS with ONE_STEP, getting its values in one round trip.
+ * Without it (vaultd runs as the agent's own user) GRANTS and CONFIRM stay
+ * two steps, the peer going non-dumpable in between. */
+#define VS_INDEX_F_ONE_STEP 0x1u
+#define VS_INDEX_FLAGS 0x1u
 
 #define VS_INDEX_TOOL_INTERPRETER 0x1u /* has a script: matches only with it */
 #define VS_INDEX_TOOL_MEDIATED 0x2u    /* runs through vault-exec */
@@ -118,6 +127,7 @@ struct vs_index {
     bool mapped;             /* base came from mmap: vs_index_unmap unmaps it */
     bool builtins_in_names;  /* NAMES holds every built-in name: skip the list */
     uint64_t generation;
+    uint32_t flags; /* VS_INDEX_F_* */
     const char *strings;
     uint32_t strings_len;
     const struct vs_index_slot *names, *paths, *granted;

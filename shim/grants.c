@@ -1,8 +1,11 @@
 /* A tool's grants inside the shim.
  *
  * Rules this file keeps:
- *  1. One round trip at start (GRANTS), then PR_SET_DUMPABLE 0 before any
- *     value can arrive, then CONFIRM: the values land in a reply buffer and
+ *  1. PR_SET_DUMPABLE 0 before any value can arrive. Where vaultd can
+ *     inspect a non-dumpable process (the index says ONE_STEP): that first,
+ *     then one round trip, GRANTS with ONE_STEP, answered by the values.
+ *     Else GRANTS while dumpable (vaultd reads our maps and environ), then
+ *     non-dumpable, then CONFIRM. The values land in a reply buffer and
  *     an entry region that are mmap'd, mlock'd and excluded from core dumps.
  *  2. Values enter environ as whole "NAME=value" entries in that region:
  *     a reserved slot of the start-up array is pointed at its entry (Go and
@@ -260,7 +263,7 @@ static const char *label(const char *name)
     return NULL;
 }
 
-static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m)
+static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m, bool one_step)
 {
     uint8_t frame[1024];
     struct vs_msg_writer w;
@@ -271,6 +274,8 @@ static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m)
         (void)vs_msg_put_str(&w, VS_F_AGENT, agent);
     if (session != NULL && session[0] != '\0')
         (void)vs_msg_put_str(&w, VS_F_SESSION, session);
+    if (one_step)
+        (void)vs_msg_put_u32(&w, VS_F_ONE_STEP, 1);
     int rc = vs_msg_finish(&w, &len);
     return rc != 0 ? rc : vs_client_call(fd, frame, len, reply, REPLY_BYTES, m);
 }
@@ -352,12 +357,23 @@ void vs_grants_fetch(char **startup)
     struct vs_msg m = {.op = 0};
     char *entries[VS_SHIM_MAX_GRANTS];
     size_t n = 0;
-    int rc = reply != NULL && region != NULL ? ask_grants(fd, reply, &m) : VS_ENOMEM;
+    int rc = reply != NULL && region != NULL ? 0 : VS_ENOMEM;
     /* Invariant 7: non-dumpable before any value can arrive. */
-    if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-        rc = VS_EPERM;
-    if (rc == 0)
-        rc = vs_client_simple(fd, VS_OP_CONFIRM, reply, REPLY_BYTES, &m);
+    bool one_step = vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_ONE_STEP) != 0;
+    int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (one_step) {
+        if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+            rc = VS_EPERM;
+        if (rc == 0)
+            rc = ask_grants(fd, reply, &m, true);
+    } else {
+        if (rc == 0)
+            rc = ask_grants(fd, reply, &m, false);
+        if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+            rc = VS_EPERM;
+        if (rc == 0)
+            rc = vs_client_simple(fd, VS_OP_CONFIRM, reply, REPLY_BYTES, &m);
+    }
     if (rc == 0 && m.op != VS_OP_GRANT_LIST)
         rc = VS_EPROTO;
     if (rc == 0)
@@ -385,6 +401,10 @@ void vs_grants_fetch(char **startup)
         remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
         render_all();
     }
+    /* Refused before any value arrived: the program runs as it would have
+     * (dumpable, core files), like any other process outside a grant. */
+    if (one_step && !vs_shim.granted && m.op != VS_OP_GRANT_LIST && was_dumpable == 1)
+        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;
 }

@@ -5,13 +5,16 @@ attacker it sends hostile frames.
 
 usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
        vs_client.py grant-hidden          non-dumpable first, then GRANTS (must be refused)
+       vs_client.py grant-one             non-dumpable, then GRANTS with ONE_STEP: the values at once
+       vs_client.py grant-one-dumpable    GRANTS with ONE_STEP while still dumpable (must be refused)
+       vs_client.py grant-one-confirm     grant-one, then a CONFIRM on top (must be refused)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
 Socket: $VAULT_SOCKET."""
 import ctypes, hashlib, os, random, socket, struct, sys, time
 
 OP_GRANTS, OP_CONFIRM, OP_PING, OP_OK, OP_ERROR, OP_GRANT_LIST = 0x01, 0x02, 0x08, 0x80, 0x81, 0x82
-F_NAME, F_VALUE, F_ERRCODE, F_REASON, F_VERSION = 1, 2, 5, 6, 11
+F_NAME, F_VALUE, F_ERRCODE, F_REASON, F_VERSION, F_ONE_STEP = 1, 2, 5, 6, 11, 24
 
 def frame(op, fields=(), rid=1):
     body = b"".join(struct.pack("<HI", t, len(v)) + v for t, v in fields)
@@ -56,6 +59,9 @@ def grant(hidden_first=False):
     op, fields = call(s, frame(OP_CONFIRM))
     if op == OP_ERROR:
         return refused(fields)
+    return show(fields)
+
+def show(fields):
     name = None
     for t, v in fields:
         if t == F_NAME:
@@ -65,6 +71,25 @@ def grant(hidden_first=False):
         elif t == F_VERSION:
             print("grant %s %d %s" % (name, struct.unpack("<I", v)[0], digest))
     return 0
+
+def grant_one(dumpable=False, confirm_after=False):
+    if not dumpable:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    s = connect()
+    op, fields = call(s, frame(OP_GRANTS, [(F_ONE_STEP, struct.pack("<I", 1))]))
+    if op == OP_ERROR:
+        return refused(fields)
+    if op != OP_GRANT_LIST:
+        print("unexpected reply op=0x%02x" % op, file=sys.stderr)
+        return 4
+    rc = show(fields)
+    if confirm_after:
+        op, fields = call(s, frame(OP_CONFIRM))
+        if op == OP_ERROR:
+            return refused(fields)
+        print("a CONFIRM after ONE_STEP was answered op=0x%02x" % op, file=sys.stderr)
+        return 5
+    return rc
 
 def hostile(kind):
     s = connect()
@@ -113,6 +138,12 @@ if __name__ == "__main__":
         sys.exit(grant())
     if mode == "grant-hidden":
         sys.exit(grant(hidden_first=True))
+    if mode == "grant-one":
+        sys.exit(grant_one())
+    if mode == "grant-one-dumpable":
+        sys.exit(grant_one(dumpable=True))
+    if mode == "grant-one-confirm":
+        sys.exit(grant_one(confirm_after=True))
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
     if mode == "hold":

@@ -53,6 +53,7 @@ build/vaultd --config "$HOME/vs/policy.conf" 2>vaultd.log & pid=$!
 for _ in $(seq 1 100); do build/vaultctl ping >/dev/null 2>&1 && break; sleep 0.05; done
 PYTHONNOUSERSITE=1 /usr/bin/python3 "$HOME/vs/client.py" grant >open.out 2>open.err; echo "open=$?"
 PYTHONNOUSERSITE=1 /usr/bin/python3 "$HOME/vs/client.py" grant-hidden >hidden.out 2>hidden.err; echo "hidden=$?"
+PYTHONNOUSERSITE=1 /usr/bin/python3 "$HOME/vs/client.py" grant-one >one.out 2>one.err; echo "one=$?"
 kill "$pid"; wait "$pid"
 SH
 chown "$user:" "$home/vs/attack.sh"
@@ -65,6 +66,11 @@ check "the same tool non-dumpable before it connects is refused (opaque peer)" \
     bash -c 'grep -qx "hidden=3" "$0" && grep -q "cannot inspect this process" "$1" && [ ! -s "$2" ]' \
     "$VS_TMP/attack.out" "$home/vs/hidden.err" "$home/vs/hidden.out"
 check "and the refusal is in the audit log" grep -q '"decision":"denied".*cannot inspect this process' "$home/vs/vault/audit.log"
-check "no value in any output of the attack" absent_in "$tok" "$VS_TMP/attack.out" "$home/vs/hidden.out" "$home/vs/hidden.err" "$home/vs/vaultd.log"
+check "a same-uid vaultd cannot inspect non-dumpable processes: it says tools ask in two steps" \
+    grep -q "tools ask in two steps" "$home/vs/vaultd.log"
+check "and refuses GRANTS with ONE_STEP, naming why" \
+    bash -c 'grep -qx "one=3" "$0" && grep -q "cannot inspect non-dumpable processes: ask in two steps" "$1" && [ ! -s "$2" ]' \
+    "$VS_TMP/attack.out" "$home/vs/one.err" "$home/vs/one.out"
+check "no value in any output of the attack" absent_in "$tok" "$VS_TMP/attack.out" "$home/vs/hidden.out" "$home/vs/hidden.err" "$home/vs/one.out" "$home/vs/one.err" "$home/vs/vaultd.log"
 check "no process of the user is left" bash -c '! pgrep -u "$0" >/dev/null' "$user"
 vs_end

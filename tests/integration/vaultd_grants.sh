@@ -71,6 +71,15 @@ check "the interpreter tool (python3 + its script) gets its grant" bash -c '
     PYTHONNOUSERSITE=1 "$0" "$1" grant | grep -qx "grant PY_TOKEN 1 $2"' "$PY" "$T/probe.py" "$(sha256 "$py")"
 check "its audit line names the script" bash -c 'grep "\"tool\":\"pyprobe\"" "$VAULT_HOME/audit.log" | tail -1 |
     grep -qF "\"script\":\"$0\""' "$T/probe.py"
+# One step (vaultd runs as root: it can inspect a non-dumpable peer): the
+# tool is non-dumpable before it asks, and the answer to GRANTS is the values.
+check "one step: non-dumpable first, GRANTS with ONE_STEP, the same value at once" bash -c '
+    PYTHONNOUSERSITE=1 "$0" "$1" grant-one | grep -qx "grant PY_TOKEN 1 $2"' "$PY" "$T/probe.py" "$(sha256 "$py")"
+check "and its grant has its audit line" bash -c 'grep "\"tool\":\"pyprobe\"" "$VAULT_HOME/audit.log" | tail -1 |
+    grep -q "\"decision\":\"ok\".*PY_TOKEN=py_token@v1"'
+check "a CONFIRM on top of a one-step grant is refused" bash -c '
+    PYTHONNOUSERSITE=1 "$0" "$1" grant-one-confirm >/dev/null 2>"$2"; [ $? = 3 ] && grep -q "CONFIRM without a granted GRANTS" "$2"' \
+    "$PY" "$T/probe.py" "$VS_TMP/err"
 
 check "an executable with the pinned sha256 is granted" bash -c '"$0" | grep -q "^grant py_token 1 "' "$T/pinned"
 check "a token passed in argv is masked in the audit line" bash -c '"$0" ok "x$1y" >/dev/null &&
@@ -82,6 +91,9 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env VAULT_SO
 check "a non-root probe is granted after making itself non-dumpable" bash -c '
     setpriv --reuid=nobody --regid=nogroup --clear-groups env VAULT_SOCKET="$VAULT_SOCKET" "$0" ok | grep -qx "$1"' \
     "$T/probe" "$want_env"
+check "a non-root Python tool asking in one step is granted (vaultd reads its maps and environ non-dumpable)" bash -c '
+    setpriv --reuid=nobody --regid=nogroup --clear-groups env VAULT_SOCKET="$VAULT_SOCKET" PYTHONNOUSERSITE=1 \
+      "$0" "$1" grant-one | grep -qx "grant PY_TOKEN 1 $2"' "$PY" "$T/probe.py" "$(sha256 "$py")"
 
 # --- refused, each with its reason in the audit log
 refused_with() { # DESC REASON-REGEX CMD...: refused, no value out, a new audit line with the reason
@@ -111,6 +123,11 @@ refused_with "an interpreter option before the script" "option before the script
     env PYTHONNOUSERSITE=1 "$PY" -u "$T/probe.py" grant
 refused_with "a Python tool with user site-packages enabled" "PYTHONNOUSERSITE" "$PY" "$T/probe.py" grant
 refused_with "a tracer attached (strace)" "[Tt]racer" strace -f -o /dev/null "$T/probe" ok
+# (as nobody: a root peer's dumpability cannot be verified from outside)
+refused_with "ONE_STEP asked while still dumpable" "did not make itself non-dumpable before GRANTS with ONE_STEP" \
+    as_nobody PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" grant-one-dumpable
+refused_with "ONE_STEP from a traced tool (attached before it went non-dumpable)" "[Tt]racer" \
+    strace -f -o /dev/null env PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" grant-one
 cc -shared -fPIC -o "$VS_TMP/evil.so" -x c - <<<'void evil(void) {}'
 # (ASAN_OPTIONS: an ASan-built probe would otherwise abort before connecting.)
 refused_with "a foreign LD_PRELOAD library mapped" "evil.so|LD_PRELOAD" \

@@ -79,7 +79,7 @@ static int setup(void **state)
         print_error("policy: %s\n", vs_last_error(rc));
         return -1;
     }
-    rc = vs_index_build(policy, 1, &index_buf);
+    rc = vs_index_build(policy, 1, 0, &index_buf);
     if (rc != 0 || vs_index_from_memory(index_buf.data, index_buf.len, &idx) != 0)
         return -1;
     uint64_t d, i, sd, si;

@@ -375,6 +375,12 @@ static void identity_and_alive(void **state)
     assert_ok(vs_peer_check_namespaces(&p, false));
     assert_ok(vs_peer_alive(&p));
 
+    /* stat, status and cmdline are held and read again from offset 0 */
+    assert_true(p.statfd >= 0 && p.statusfd >= 0 && p.cmdlinefd >= 0);
+    assert_false(p.settled);
+    assert_ok(vs_peer_settle(&p));
+    assert_true(p.settled);
+
     /* exec: same process, same pid, same starttime; another executable. */
     assert_int_equal(cmd(&k, 'e'), -1000);
     assert_denied(vs_peer_alive(&p), "exec'd");
@@ -388,6 +394,23 @@ static void identity_and_alive(void **state)
     assert_denied(vs_peer_alive(&p), "exited");
     vs_peer_free(&p);
     vs_peer_free(&p); /* twice is fine */
+}
+
+/* The facts of accept are settled by the first request: an exec in
+ * between (here: before the first settle) is refused, through the held
+ * stat/cmdline fds, which show the new image. */
+static void settle_after_exec(void **state)
+{
+    (void)state;
+    struct kid k;
+    struct vs_peer p;
+    struct kid_opts o = {0};
+    spawn_peer(&k, &o, &p);
+    assert_int_equal(cmd(&k, 'e'), -1000);
+    assert_denied(vs_peer_settle(&p), "changed while being inspected");
+    assert_false(p.settled);
+    end(&k);
+    vs_peer_free(&p);
 }
 
 static void read_line(struct kid *k, const char *want)
@@ -1182,6 +1205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(identity_and_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(exec_same_file_same_argv, setup, teardown),
+        cmocka_unit_test_setup_teardown(settle_after_exec, setup, teardown),
         cmocka_unit_test_setup_teardown(scm_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(scm_credentials_pure, setup, teardown),
         cmocka_unit_test_setup_teardown(exe_identity, setup, teardown),

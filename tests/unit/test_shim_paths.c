@@ -93,7 +93,7 @@ static void test_fixture(void **state)
     if (rc != 0)
         fail_msg("policy: %s", vs_last_error(rc));
     vs_buf_init(&ibuf, 0);
-    assert_int_equal(vs_index_build(p, 1, &ibuf), 0);
+    assert_int_equal(vs_index_build(p, 1, 0, &ibuf), 0);
     vs_policy_free(p);
     assert_int_equal(vs_index_from_memory(ibuf.data, ibuf.len, &vs_shim.index), 0);
     vs_shim.have_index = true;

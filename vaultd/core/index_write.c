@@ -292,7 +292,7 @@ static int collect(struct parts *w, const struct vs_policy *p)
     return rc;
 }
 
-static int emit(const struct parts *w, uint64_t generation, struct vs_buf *out)
+static int emit(const struct parts *w, uint64_t generation, uint32_t flags, struct vs_buf *out)
 {
     const struct {
         const void *data;
@@ -312,6 +312,7 @@ static int emit(const struct parts *w, uint64_t generation, struct vs_buf *out)
     memcpy(h.magic, VS_INDEX_MAGIC, sizeof h.magic);
     h.version = VS_INDEX_VERSION;
     h.generation = generation;
+    h.flags = flags;
     h.n_sections = VS_IDX_NSECT;
     size_t pos = sizeof h;
     for (int s = 0; s < VS_IDX_NSECT; s++) {
@@ -339,14 +340,14 @@ static int emit(const struct parts *w, uint64_t generation, struct vs_buf *out)
     return 0;
 }
 
-int vs_index_build(const struct vs_policy *p, uint64_t generation, struct vs_buf *out)
+int vs_index_build(const struct vs_policy *p, uint64_t generation, uint32_t flags, struct vs_buf *out)
 {
     struct parts w;
     memset(&w, 0, sizeof w);
     vs_buf_init(out, VS_INDEX_MAX_BYTES);
     int rc = collect(&w, p);
     if (rc == 0)
-        rc = emit(&w, generation, out);
+        rc = emit(&w, generation, flags, out);
     parts_free(&w);
     if (rc == 0 && (rc = vs_index_validate(out->data, out->len)) != 0)
         rc = vs_fail(rc, "index: the built file does not validate (%s)", vs_strerror(rc));
@@ -355,7 +356,8 @@ int vs_index_build(const struct vs_policy *p, uint64_t generation, struct vs_buf
     return rc;
 }
 
-int vs_index_write(int dirfd, const char *name, const struct vs_policy *p, uint64_t generation)
+int vs_index_write(int dirfd, const char *name, const struct vs_policy *p, uint64_t generation,
+                   uint32_t flags)
 {
     if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
         strcmp(name, "..") == 0)
@@ -365,7 +367,7 @@ int vs_index_write(int dirfd, const char *name, const struct vs_policy *p, uint6
     if (n < 0 || (size_t)n >= sizeof temp)
         return vs_fail(VS_EINVAL, "%s: name too long", name);
     struct vs_buf b;
-    int rc = vs_index_build(p, generation, &b);
+    int rc = vs_index_build(p, generation, flags, &b);
     if (rc != 0)
         return rc;
     (void)unlinkat(dirfd, temp, 0); /* a leftover of this pid's earlier crash */

@@ -87,7 +87,7 @@ void vaultd_approvals_free(struct vaultd *d)
 
 void vaultd_approvals_owner_tty(struct vaultd *d, const struct vs_peer *p)
 {
-    struct vs_peer self = {.procfd = -1};
+    struct vs_peer self = {.procfd = -1, .statfd = -1, .statusfd = -1, .cmdlinefd = -1};
     if (p == NULL) {
         self.procfd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         p = &self;

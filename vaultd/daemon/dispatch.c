@@ -10,6 +10,7 @@
 
 enum {
     H_ADMIN = 1,   /* only the vault owner's uid (or root) */
+    H_ALIVE = 2,   /* the handler starts with vs_peer_alive and settles the peer */
 };
 
 typedef int (*handler_fn)(struct vaultd *, struct conn *, const struct vs_msg *, size_t *);
@@ -140,8 +141,8 @@ static const struct {
     handler_fn fn;
 } handlers[] = {
     {VS_OP_PING, 0, h_ping},
-    {VS_OP_GRANTS, 0, vaultd_grants},
-    {VS_OP_CONFIRM, 0, vaultd_confirm},
+    {VS_OP_GRANTS, H_ALIVE, vaultd_grants},
+    {VS_OP_CONFIRM, H_ALIVE, vaultd_confirm},
     {VS_OP_RENDER_FILE, 0, vaultd_render},
     {VS_OP_STATUS, H_ADMIN, h_status},
     {VS_OP_UNLOCK, H_ADMIN, h_unlock},
@@ -153,7 +154,7 @@ static const struct {
     {VS_OP_SESSION_END, H_ADMIN, vaultd_h_session_end},
     {VS_OP_RELEASE, H_ADMIN, vaultd_h_release},
     {VS_OP_USAGE, H_ADMIN, vaultd_h_usage},
-    {VS_OP_MEDIATE, 0, vaultd_mediate},
+    {VS_OP_MEDIATE, H_ALIVE, vaultd_mediate},
     {VS_OP_EXEC_DONE, 0, vaultd_exec_done},
     {VS_OP_PENDING, H_ADMIN, vaultd_pending},
     {VS_OP_APPROVE, H_ADMIN, vaultd_approve},
@@ -168,6 +169,9 @@ int vaultd_dispatch(struct vaultd *d, struct conn *c, const struct vs_msg *m, si
         if ((handlers[i].flags & H_ADMIN) != 0 && c->peer.uid != d->owner && c->peer.uid != 0)
             return vs_fail(VS_EPERM, "%s: only the vault owner (uid %u) may ask", vs_op_name(m->op),
                            (unsigned)d->owner);
+        int rc = (handlers[i].flags & H_ALIVE) != 0 ? 0 : vs_peer_settle(&c->peer);
+        if (rc != 0)
+            return rc;
         return handlers[i].fn(d, c, m, len);
     }
     return vs_fail(VS_EPROTO, "%s is not a request", vs_op_name(m->op));

@@ -154,13 +154,30 @@ static unsigned injection_kinds(const struct vs_policy_tool *t)
     return kinds;
 }
 
-/* Every check of invariant 2, in order; the first refusal is the reason. */
-static int decide(struct vaultd *d, struct conn *c)
+/* Invariant 2, order: the peer is non-dumpable now (so no tracer can
+ * attach any more) before its tracer is read. A root peer cannot be
+ * verified from outside and can read vaultd anyway. */
+static int check_order(struct conn *c, const char *when)
+{
+    int rc = vs_peer_is_nondumpable(&c->peer);
+    if (rc == VS_PEER_NOT_VERIFIABLE)
+        return 0;
+    if (rc != 0)
+        return vs_fail(VS_EDENIED, "the process did not make itself non-dumpable %s", when);
+    return 0;
+}
+
+/* Every check of invariant 2, in order; the first refusal is the reason.
+ * one_step: the peer says it is non-dumpable already (checked first). */
+static int decide(struct vaultd *d, struct conn *c, bool one_step)
 {
     const struct vs_peer *p = &c->peer;
     int rc = vs_peer_alive(p);
     if (rc != 0)
         return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
+    c->peer.settled = true;
+    if (one_step && (rc = check_order(c, "before GRANTS with ONE_STEP")) != 0)
+        return rc;
     if (d->vault == NULL)
         return vs_fail(VS_ELOCKED, "vault is locked (vaultctl unlock)");
     if ((rc = vaultd_refresh_store(d)) != 0 || (rc = vs_peer_check_exe(p)) != 0 || (rc = find_tool(d, c)) != 0)
@@ -177,13 +194,23 @@ static int decide(struct vaultd *d, struct conn *c)
     return 0;
 }
 
+static int finish_grant(struct vaultd *d, struct conn *c, uint32_t id, int rc, size_t *len);
+
 int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     if (c->state != CONN_NEW)
         return vs_fail(VS_EPROTO, "GRANTS asked twice on one connection");
+    uint32_t one = 0;
+    bool one_step = vs_msg_get_u32(m, VS_F_ONE_STEP, &one) == 0;
+    if (one_step && one != 1)
+        return vs_fail(VS_EPROTO, "GRANTS: ONE_STEP must be 1");
+    /* Only where vaultd can read a non-dumpable peer (the index says so):
+     * else every check below would fail on unreadable /proc files. */
+    if (one_step && !vs_peer_one_step())
+        return vs_fail(VS_EPROTO, "GRANTS: this vaultd cannot inspect non-dumpable processes: ask in two steps");
     read_labels(c, m);
     c->tool = NULL;
-    int rc = decide(d, c);
+    int rc = decide(d, c, one_step);
     if (rc != 0) {
         char reason[512];
         (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
@@ -195,6 +222,8 @@ int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
         return logged != 0 ? logged : vs_fail(rc, "%s", reason);
     }
     c->state = CONN_AWAIT_CONFIRM;
+    if (one_step) /* checked in decide, in the order CONFIRM keeps */
+        return finish_grant(d, c, m->id, 0, len);
     struct vs_msg_writer w;
     vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, m->id);
     (void)vs_msg_put_u32(&w, VS_F_COUNT, (uint32_t)(c->tool->n_env + c->tool->n_files));
@@ -314,17 +343,18 @@ int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, siz
     if (c->state != CONN_AWAIT_CONFIRM)
         return vs_fail(VS_EPROTO, "CONFIRM without a granted GRANTS");
     int rc = still_entitled(d, c);
-    /* Invariant 2, order: the peer is non-dumpable and untraced now. A root
-     * peer cannot be verified from outside and can read vaultd anyway. */
-    if (rc == 0) {
-        rc = vs_peer_is_nondumpable(&c->peer);
-        if (rc == VS_PEER_NOT_VERIFIABLE)
-            rc = 0;
-        else if (rc != 0)
-            rc = vs_fail(VS_EDENIED, "the process did not make itself non-dumpable before CONFIRM");
-    }
+    /* Invariant 2, order: the peer is non-dumpable and untraced now. */
+    if (rc == 0)
+        rc = check_order(c, "before CONFIRM");
     if (rc == 0)
         rc = vs_peer_check_tracer(&c->peer);
+    return finish_grant(d, c, m->id, rc, len);
+}
+
+/* The audit line of a grant decided (rc 0) or refused at its last step,
+ * then the GRANT_LIST: no line, no value (invariant 4). */
+static int finish_grant(struct vaultd *d, struct conn *c, uint32_t id, int rc, size_t *len)
+{
     struct vs_buf names;
     vs_buf_init(&names, 8192);
     if (rc == 0)
@@ -342,7 +372,7 @@ int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, siz
         return logged != 0 ? logged : vs_fail(rc, "%s", reason);
     if (logged != 0)
         return logged;
-    rc = build_grant_list(d, c, m->id, len);
+    rc = build_grant_list(d, c, id, len);
     if (rc == 0)
         c->state = CONN_GRANTED;
     if (rc == 0)

@@ -142,7 +142,11 @@ static int harden(void)
         return vs_fail(VS_EPERM, "cannot make vaultd non-dumpable");
     if (sodium_init() < 0)
         return vs_fail(VS_ECRYPTO, "libsodium failed to initialise");
-    return vs_peer_init();
+    int rc = vs_peer_init();
+    if (rc == 0 && !vs_peer_probe_one_step())
+        vaultd_say("cannot inspect non-dumpable processes (no CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH): "
+                   "tools ask in two steps");
+    return rc;
 }
 
 static int start(struct vaultd *d)

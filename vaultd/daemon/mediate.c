@@ -159,6 +159,7 @@ static int decide(struct vaultd *d, struct conn *c, uint32_t fdnum)
     const struct vs_peer *p = &c->peer;
     if (vs_peer_alive(p) != 0)
         return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
+    c->peer.settled = true;
     if (d->vault == NULL)
         return vs_fail(VS_ELOCKED, "vault is locked (vaultctl unlock)");
     int rc;

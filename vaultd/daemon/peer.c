@@ -248,7 +248,9 @@ static int read_status(struct vs_peer *p)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = vs_proc_read(p->procfd, "status", "/proc/PID/status", STATUS_CAP, &text, &len);
+    int rc = vs_proc_open(p->procfd, "status", "/proc/PID/status", &p->statusfd);
+    if (rc == 0)
+        rc = vs_proc_read_fd(p->statusfd, "/proc/PID/status", STATUS_CAP, &text, &len);
     if (rc != 0)
         return rc;
     size_t vlen = 0;
@@ -287,8 +289,9 @@ static int read_cmdline(struct vs_peer *p)
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = vs_proc_read(p->procfd, "cmdline", "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf,
-                          &len);
+    int rc = vs_proc_open(p->procfd, "cmdline", "/proc/PID/cmdline", &p->cmdlinefd);
+    if (rc == 0)
+        rc = vs_proc_read_fd(p->cmdlinefd, "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf, &len);
     if (rc == VS_ETOOBIG)
         return vs_fail(VS_EDENIED, "command line is over %u bytes", VS_PEER_MAX_CMDLINE);
     if (rc != 0)
@@ -302,7 +305,7 @@ static int read_cmdline(struct vs_peer *p)
  * stat now. */
 static int same_process(const struct vs_peer *p, struct vs_proc_stat *st)
 {
-    int rc = vs_proc_read_stat(p->procfd, st);
+    int rc = vs_proc_read_stat(p->statfd, st);
     if (rc != 0)
         return rc;
     if (st->state == 'Z' || st->state == 'X')
@@ -363,9 +366,10 @@ int vs_peer_alive(const struct vs_peer *p)
 {
     if (p == NULL || p->pidfd < 0 || p->procfd < 0)
         return vs_fail(VS_EINVAL, "vs_peer_alive: no peer");
-    int rc = pidfd_alive(p->pidfd);
-    if (rc != 0)
-        return rc;
+    /* No pidfd probe first: every read below goes through fds of this
+     * process's /proc entry, which fail with ESRCH once it is gone (a pid
+     * reuser has another entry), and the probe at the end covers the rest. */
+    int rc;
     /* The full check first; the hidden case is looked at only when it
      * fails, so a peer open to us costs no extra syscall. */
     if (p->opaque)
@@ -392,7 +396,7 @@ static int same_cmdline(const struct vs_peer *p)
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = vs_proc_read(p->procfd, "cmdline", "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf, &len);
+    int rc = vs_proc_read_fd(p->cmdlinefd, "/proc/PID/cmdline", VS_PEER_MAX_CMDLINE, &buf, &len);
     if (rc == VS_ETOOBIG)
         return vs_fail(VS_EDENIED, "peer's command line changed since accept");
     if (rc != 0)
@@ -447,7 +451,9 @@ static int gather(int sock, struct vs_peer *p)
     if (rc != 0)
         return rc;
     struct vs_proc_stat st;
-    rc = vs_proc_read_stat(p->procfd, &st);
+    rc = vs_proc_open(p->procfd, "stat", "/proc/PID/stat", &p->statfd);
+    if (rc == 0)
+        rc = vs_proc_read_stat(p->statfd, &st);
     if (rc != 0)
         return rc;
     p->starttime = st.starttime;
@@ -459,7 +465,7 @@ static int gather(int sock, struct vs_peer *p)
         p->opaque = true;
         if ((rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0)
             return rc;
-        return vs_peer_alive(p);
+        return vs_peer_settle(p);
     }
     if ((rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0 || (rc = read_userns(p)) != 0)
         return rc;
@@ -469,10 +475,20 @@ static int gather(int sock, struct vs_peer *p)
     p->cwdfd = openat(p->procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (p->cwdfd < 0)
         return vs_fail_errno(VS_EDENIED, "cannot open the peer's working folder");
-    /* An exec while we read would mix two programs' facts. */
-    rc = vs_peer_alive(p);
+    /* An exec while we read would mix two programs' facts: the first
+     * request checks the generation again (vs_peer_settle, or the
+     * vs_peer_alive a grant starts with) before any fact is used. */
+    return 0;
+}
+
+int vs_peer_settle(struct vs_peer *p)
+{
+    if (p->settled)
+        return 0;
+    int rc = vs_peer_alive(p);
     if (rc != 0)
         return vs_fail(VS_EDENIED, "peer changed while being inspected: %s", vs_last_error(rc));
+    p->settled = true;
     return 0;
 }
 
@@ -480,6 +496,7 @@ int vs_peer_accept(int sock, struct vs_peer *p)
 {
     memset(p, 0, sizeof *p);
     p->pidfd = p->procfd = p->exefd = p->cwdfd = -1;
+    p->statfd = p->statusfd = p->cmdlinefd = -1;
     int rc = gather(sock, p);
     if (rc != 0)
         vs_peer_free(p);
@@ -501,6 +518,9 @@ void vs_peer_free(struct vs_peer *p)
     close_fd(&p->procfd);
     close_fd(&p->exefd);
     close_fd(&p->cwdfd);
+    close_fd(&p->statfd);
+    close_fd(&p->statusfd);
+    close_fd(&p->cmdlinefd);
     free(p->exe_path);
     free(p->cwd_path);
     free(p->argv);

@@ -65,6 +65,10 @@ struct vs_peer {
     int pidfd;          /* SO_PEERPIDFD, or pidfd_open(pid) on old kernels */
     bool pidfd_by_pid;  /* true: the weaker pidfd_open fallback was used */
     int procfd;         /* /proc/PID, O_DIRECTORY, validated against pidfd */
+    /* /proc/PID/stat, status and cmdline, opened through procfd at accept
+     * and read again from offset 0 by every check (the kernel produces
+     * them from the task at read time): two syscalls fewer per read. */
+    int statfd, statusfd, cmdlinefd;
     /* exec generation, compared by vs_peer_alive */
     uint64_t starttime; /* /proc/PID/stat field 22, clock ticks since boot */
     uint64_t layout[VS_PEER_LAYOUT_FIELDS];
@@ -89,6 +93,9 @@ struct vs_peer {
      * folder are not. Good for admin requests; vs_peer_check_exe refuses
      * it, so it is never granted anything. */
     bool opaque;
+    /* The exec generation was read again after the facts at accept
+     * (vs_peer_settle): until then no fact may decide anything. */
+    bool settled;
 };
 
 /* Once at start-up: finds the dynamic loader (PT_INTERP of /proc/self/exe
@@ -105,6 +112,20 @@ int vs_peer_enable_passcred(int sock);
  * failure p holds no resources. VS_EDENIED when the peer is gone or its
  * /proc entry is not readable. */
 int vs_peer_accept(int sock, struct vs_peer *p);
+
+/* The facts vs_peer_accept gathered describe one program: the exec
+ * generation is read again (vs_peer_alive) once, before the first request
+ * is decided. 0 at once when already settled. A grant's own
+ * vs_peer_alive settles it too (the caller sets p->settled). */
+int vs_peer_settle(struct vs_peer *p);
+
+/* peer_probe.c: once at start-up, before any key is loaded, forks a child
+ * that makes itself non-dumpable and tries the reads a grant makes on it.
+ * true: vaultd can inspect non-dumpable peers, so tools may ask GRANTS
+ * with ONE_STEP (published as VS_INDEX_F_ONE_STEP). vs_peer_one_step gives
+ * the last probe's answer. */
+bool vs_peer_probe_one_step(void);
+bool vs_peer_one_step(void);
 
 /* Releases fds and memory; p can be freed twice. */
 void vs_peer_free(struct vs_peer *p);

@@ -120,7 +120,7 @@ int vs_peer_check_tracer(const struct vs_peer *p)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = vs_proc_read(p->procfd, "status", "/proc/PID/status", STATUS_CAP, &text, &len);
+    int rc = vs_proc_read_fd(p->statusfd, "/proc/PID/status", STATUS_CAP, &text, &len);
     if (rc != 0)
         return rc;
     size_t vlen = 0;
@@ -292,7 +292,7 @@ static bool trusted_path_value(const char *entry, uid_t vault_uid)
     size_t nlen = (size_t)(eq - entry);
     for (size_t i = 0; i < sizeof trusted_path_vars / sizeof trusted_path_vars[0]; i++)
         if (strlen(trusted_path_vars[i]) == nlen && strncmp(entry, trusted_path_vars[i], nlen) == 0)
-            return vs_path_trusted(eq + 1, vault_uid) == 0;
+            return vs_path_trusted_cached(eq + 1, vault_uid) == 0; /* one stat once known */
     return false;
 }
 

@@ -17,6 +17,11 @@
  * vanished process gives VS_EDENIED ("peer exited"). */
 int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char **out,
                  size_t *len);
+/* A /proc file to hold and read again (vs_proc_read_fd reads from offset
+ * 0 each time). Only files generated at read time (stat, status,
+ * cmdline), never maps or environ. */
+int vs_proc_open(int dirfd, const char *name, const char *what, int *fd);
+int vs_proc_read_fd(int fd, const char *what, size_t cap, char **out, size_t *len);
 
 /* The fields of /proc/PID/stat that vaultd uses. */
 struct vs_proc_stat {
@@ -25,7 +30,7 @@ struct vs_proc_stat {
     uint64_t layout[VS_PEER_LAYOUT_FIELDS];
 };
 int vs_proc_parse_stat(const char *text, size_t len, struct vs_proc_stat *st);
-int vs_proc_read_stat(int procfd, struct vs_proc_stat *st);
+int vs_proc_read_stat(int statfd, struct vs_proc_stat *st);
 
 /* The value of "Key:" in /proc/PID/status text (NUL-terminated), or NULL;
  * *vlen is the length up to the end of the line. */

@@ -9,7 +9,12 @@
  *     read; cmdline, environ: copied page by page until the area ends) is
  *     produced in one go, so the read that would return 0 is skipped (one
  *     syscall per file, a dozen per grant). A file that fills the buffer is
- *     read on, so a long one is never taken for the whole. */
+ *     read on, so a long one is never taken for the whole.
+ *  5. A held fd (stat, status, cmdline of a connected peer) is read again
+ *     with pread from 0: those files are produced from the task at read
+ *     time, so a held one shows the process as it is now, exec included.
+ *     Never held: maps and environ, whose open pins the memory map of that
+ *     moment (an exec after it would not be seen). */
 #include "peer_int.h"
 
 #include "error.h"
@@ -31,44 +36,35 @@ static int gone_or_io(const char *what)
     return vs_fail_errno(VS_EIO, "read %s", what);
 }
 
-int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char **out,
-                 size_t *len)
+/* The whole file behind fd, from offset 0 (pread: a held fd is read
+ * again from the start, and /proc regenerates its text on every read). */
+static int read_whole(int fd, const char *what, size_t cap, char **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return gone_or_io(what);
     size_t size = 4096, used = 0;
     char *buf = malloc(size + 1);
-    if (buf == NULL) {
-        close(fd);
+    if (buf == NULL)
         return vs_fail(VS_ENOMEM, "read %s: out of memory", what);
-    }
     for (;;) {
         if (used == size) {
             if (size > cap) {
                 free(buf);
-                close(fd);
                 return vs_fail(VS_ETOOBIG, "%s is over %zu bytes", what, cap);
             }
             size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
             char *nbuf = realloc(buf, nsize + 1);
             if (nbuf == NULL) {
                 free(buf);
-                close(fd);
                 return vs_fail(VS_ENOMEM, "read %s: out of memory", what);
             }
             buf = nbuf;
             size = nsize;
         }
-        ssize_t n = read(fd, buf + used, size - used);
+        ssize_t n = pread(fd, buf + used, size - used, (off_t)used);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             int rc = gone_or_io(what);
             free(buf);
-            close(fd);
             return rc;
         }
         if (n == 0)
@@ -77,17 +73,41 @@ int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char
         used += (size_t)n;
         if (used > cap) {
             free(buf);
-            close(fd);
             return vs_fail(VS_ETOOBIG, "%s is over %zu bytes", what, cap);
         }
         if (short_read) /* rule 4 */
             break;
     }
-    close(fd);
     buf[used] = '\0';
     *out = buf;
     *len = used;
     return 0;
+}
+
+int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char **out,
+                 size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return gone_or_io(what);
+    int rc = read_whole(fd, what, cap, out, len);
+    close(fd);
+    return rc;
+}
+
+int vs_proc_open(int dirfd, const char *name, const char *what, int *fd)
+{
+    *fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return *fd < 0 ? gone_or_io(what) : 0;
+}
+
+int vs_proc_read_fd(int fd, const char *what, size_t cap, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    return read_whole(fd, what, cap, out, len);
 }
 
 static int token_u64(const char *p, size_t len, uint64_t *out)
@@ -149,11 +169,11 @@ int vs_proc_parse_stat(const char *text, size_t len, struct vs_proc_stat *st)
     return 0;
 }
 
-int vs_proc_read_stat(int procfd, struct vs_proc_stat *st)
+int vs_proc_read_stat(int statfd, struct vs_proc_stat *st)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = vs_proc_read(procfd, "stat", "/proc/PID/stat", 4096, &text, &len);
+    int rc = vs_proc_read_fd(statfd, "/proc/PID/stat", 4096, &text, &len);
     if (rc != 0)
         return rc;
     rc = vs_proc_parse_stat(text, len, st);

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
+#include "index.h"
 #include "index_write.h"
 #include "keyfile.h"
 #include "paths.h"
@@ -134,7 +135,8 @@ int vaultd_load_policy(struct vaultd *d)
         return vs_fail(VS_EPOLICY, "%s: vault.audit_log must be %s, the log chained with the store", d->config,
                        own_log);
     }
-    rc = vs_index_write(d->sockdirfd, VS_INDEX_NAME, p, d->policy_gen + 1);
+    rc = vs_index_write(d->sockdirfd, VS_INDEX_NAME, p, d->policy_gen + 1,
+                        vs_peer_one_step() ? VS_INDEX_F_ONE_STEP : 0);
     if (rc != 0) {
         vs_policy_free(p);
         return rc;
