@@ -121,7 +121,8 @@ static void each_mode_every_answer_waits(void **state)
     struct vs_audit_event ev = event("granted");
     assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
     assert_true(vs_audit_writer_must_wait(&w, before));
-    /* The round's end syncs what is dirty, at once. */
+    /* The round's end syncs what is dirty, at once; no timer is needed. */
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 1000), 1000);
     assert_true(vs_audit_writer_due(&w));
     assert_int_equal(vs_audit_writer_tick(&w), 0);
     assert_false(vs_audit_writer_dirty(&w));
@@ -151,7 +152,7 @@ static void interval_mode_grants_do_not_wait(void **state)
     int wait = vs_audit_writer_wait_ms(&w, 1000);
     assert_true(wait > 0 && wait <= 1000);
     /* Once the period has passed, the tick syncs. */
-    w.synced_at_ms -= 60000;
+    w.tried_ms -= 60000;
     assert_true(vs_audit_writer_due(&w));
     assert_int_equal(vs_audit_writer_wait_ms(&w, 1000), 0);
     assert_int_equal(vs_audit_writer_tick(&w), 0);
@@ -194,7 +195,7 @@ static void interval_mode_fails_closed_after_a_failed_sync(void **state)
     assert_int_equal(pipe(pipefd), 0);
     int file = w.fd;
     w.fd = pipefd[0];
-    w.synced_at_ms -= 1000;
+    w.tried_ms -= 1000;
     assert_int_equal(vs_audit_writer_tick(&w), VS_EAUDIT);
     assert_true(w.sync_failed);
     /* From then on nothing is written and every line (so every grant) is
@@ -205,7 +206,14 @@ static void interval_mode_fails_closed_after_a_failed_sync(void **state)
     assert_non_null(strstr(vs_last_error(VS_EAUDIT), "audit log"));
     assert_null(strchr(vs_last_error(VS_EAUDIT), '\n'));
     assert_int_equal(file_size(file), size);
-    assert_true(vs_audit_writer_due(&w)); /* retried on every tick */
+    /* Retried by the tick once a period, not in a spin. */
+    assert_false(vs_audit_writer_due(&w));
+    int wait = vs_audit_writer_wait_ms(&w, 5000);
+    assert_true(wait > 0 && wait <= 1000);
+    w.tried_ms -= 1000;
+    assert_true(vs_audit_writer_due(&w));
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 5000), 0);
+    assert_int_equal(vs_audit_writer_tick(&w), VS_EAUDIT);
     /* The disk syncs again: the next append's sync succeeds, it goes on. */
     w.fd = file;
     ev = event("after");

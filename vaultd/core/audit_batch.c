@@ -27,7 +27,7 @@ void vs_audit_writer_init(struct vs_audit_writer *w, int fd)
     w->fd = fd;
     w->mode = VS_AUDIT_SYNC_EACH;
     w->interval_ms = VS_AUDIT_SYNC_MS_DEFAULT;
-    w->synced_at_ms = mono_ms();
+    w->tried_ms = mono_ms();
 }
 
 void vs_audit_writer_set_sync(struct vs_audit_writer *w, enum vs_audit_sync mode, int interval_ms)
@@ -60,11 +60,12 @@ bool vs_audit_writer_must_wait(const struct vs_audit_writer *w, uint64_t written
 
 bool vs_audit_writer_due(const struct vs_audit_writer *w)
 {
-    if (w->sync_failed)
-        return true;
-    if (!vs_audit_writer_dirty(w))
-        return false;
-    return w->mode == VS_AUDIT_SYNC_EACH || w->urgent > w->synced || mono_ms() - w->synced_at_ms >= w->interval_ms;
+    if (w->mode == VS_AUDIT_SYNC_EACH) /* every round's end, as before */
+        return vs_audit_writer_dirty(w) || w->sync_failed;
+    bool period_over = mono_ms() - w->tried_ms >= w->interval_ms;
+    if (w->sync_failed) /* retried once a period (and by each append), never in a spin */
+        return period_over;
+    return vs_audit_writer_dirty(w) && (w->urgent > w->synced || period_over);
 }
 
 int vs_audit_writer_tick(struct vs_audit_writer *w)
@@ -74,11 +75,13 @@ int vs_audit_writer_tick(struct vs_audit_writer *w)
 
 int vs_audit_writer_wait_ms(const struct vs_audit_writer *w, int cap_ms)
 {
+    if (w->mode == VS_AUDIT_SYNC_EACH) /* synced at each round's end: no timer */
+        return cap_ms;
     if (vs_audit_writer_due(w))
         return 0;
-    if (!vs_audit_writer_dirty(w))
+    if (!vs_audit_writer_dirty(w) && !w->sync_failed)
         return cap_ms;
-    int64_t left = w->interval_ms - (mono_ms() - w->synced_at_ms);
+    int64_t left = w->interval_ms - (mono_ms() - w->tried_ms);
     if (left < 0)
         left = 0;
     return left < cap_ms ? (int)left : cap_ms;
@@ -162,6 +165,7 @@ int vs_audit_writer_sync(struct vs_audit_writer *w)
     if (!vs_audit_writer_dirty(w) && !w->sync_failed)
         return 0;
     uint64_t upto = w->written;
+    w->tried_ms = mono_ms();
     while (fsync(w->fd) != 0) {
         if (errno != EINTR) {
             w->sync_failed = true; /* (not vs_fail_errno: ENOSPC would become VS_ENOSPC) */
@@ -169,7 +173,6 @@ int vs_audit_writer_sync(struct vs_audit_writer *w)
         }
     }
     w->synced = upto;
-    w->synced_at_ms = mono_ms();
     w->sync_failed = false;
     return 0;
 }

@@ -44,7 +44,7 @@ struct vs_audit_writer {
     uint64_t synced;          /* lines known to be on disk */
     enum vs_audit_sync mode;  /* VS_AUDIT_SYNC_EACH unless set */
     int interval_ms;
-    int64_t synced_at_ms;     /* monotonic time of the last fsync (or of init) */
+    int64_t tried_ms;         /* monotonic time of the last fsync attempt (or of init) */
     uint64_t urgent;          /* `written` after the last urgent line (rule 4) */
     bool sync_failed;         /* the last fsync failed; none succeeded since */
 };
@@ -69,15 +69,17 @@ void vs_audit_writer_set_sync(struct vs_audit_writer *w, enum vs_audit_sync mode
  * interval: when an urgent one was. */
 bool vs_audit_writer_must_wait(const struct vs_audit_writer *w, uint64_t written_before);
 
-/* Is an fsync due now (dirty and: each mode, an urgent line, the period
- * over, or a failed sync to retry)? */
+/* Is an fsync due now? Each mode: when dirty (or the last one failed).
+ * Interval: when dirty and an urgent line waits or the period since the
+ * last attempt is over; after a failure, once a period (a retry). */
 bool vs_audit_writer_due(const struct vs_audit_writer *w);
 
 /* vs_audit_writer_sync when due; 0 when not. Called once per round. */
 int vs_audit_writer_tick(struct vs_audit_writer *w);
 
 /* Milliseconds until the next tick must run, at most cap_ms (an event
- * loop's timeout): 0 when due now. */
+ * loop's timeout): 0 when due now; cap_ms in each mode (synced at every
+ * round's end, no timer). */
 int vs_audit_writer_wait_ms(const struct vs_audit_writer *w, int cap_ms);
 
 static inline bool vs_audit_writer_dirty(const struct vs_audit_writer *w)
