@@ -355,7 +355,8 @@ static int parse_file(struct vs_pol_ld *c, const config_setting_t *g, struct vs_
 static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
 {
     static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces",
-                                       "secrets", "agents", "projects", "alerts", "audit_sync", "audit_sync_ms"};
+                                       "secrets", "agents", "projects", "alerts", "audit_sync",
+                                       "audit_sync_ms"};
     struct vs_policy *p = c->p;
     int rc = vs_pol_check_keys(c, root, "the policy", keys, sizeof keys / sizeof keys[0]);
     const config_setting_t *s;

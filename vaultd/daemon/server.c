@@ -225,12 +225,12 @@ static int send_reply(struct vaultd *d, struct conn *c, size_t len)
     return rc;
 }
 
-/* fsync the round's audit lines (or, when none waits, those the sync mode
- * says are due), then send the answers that waited for them. If the lines cannot be synced, their answers are refused and those
- * peers dropped (invariant 4: no audit line, no answer). */
+/* fsync the round's audit lines (when no answer waits, only if the sync
+ * mode says one is due), then send the answers that waited for them. If
+ * the lines cannot be synced, their answers are refused and those peers
+ * dropped (invariant 4: no audit line, no answer). */
 static void flush_held(struct vaultd *d)
 {
-    /* No answer waits: the sync mode decides whether an fsync is due. */
     int rc = held.n > 0 ? vaultd_audit_sync() : vaultd_audit_tick();
     if (rc != 0 && held.n > 0)
         vaultd_say("%s: refusing %zu answers", vs_last_error(rc), held.n);

@@ -3,6 +3,7 @@
  *   main.c      options, start-up checks, the run
  *   state.c     the vault (unlock, lock, re-read), the policy (load,
  *               reload, index), the audit lines of decisions
+ *   audit_d.c   the audit writer and its sync mode (audit_sync)
  *   server.c    the socket, the event loop, connections, framing
  *   dispatch.c  the request table and the admin requests
  *   grants.c    GRANTS, CONFIRM, RENDER_FILE: who gets what
