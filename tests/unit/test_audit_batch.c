@@ -106,12 +106,161 @@ static void wrong_key_tail_is_refused(void **state)
     assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), VS_EAUDIT);
 }
 
+static struct vs_audit_event named(const char *event_name)
+{
+    return (struct vs_audit_event){.event = event_name, .decision = "ok", .uid = -1, .pid = -1};
+}
+
+static void each_mode_every_answer_waits(void **state)
+{
+    struct fixture *f = *state;
+    struct vs_audit_writer w;
+    vs_audit_writer_init(&w, f->fd);
+    uint64_t before = w.written;
+    assert_false(vs_audit_writer_must_wait(&w, before)); /* nothing written: nothing to wait for */
+    struct vs_audit_event ev = event("granted");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+    assert_true(vs_audit_writer_must_wait(&w, before));
+    /* The round's end syncs what is dirty, at once; no timer is needed. */
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 1000), 1000);
+    assert_true(vs_audit_writer_due(&w));
+    assert_int_equal(vs_audit_writer_tick(&w), 0);
+    assert_false(vs_audit_writer_dirty(&w));
+}
+
+static void interval_mode_grants_do_not_wait(void **state)
+{
+    struct fixture *f = *state;
+    struct vs_audit_writer w;
+    vs_audit_writer_init(&w, f->fd);
+    vs_audit_writer_set_sync(&w, VS_AUDIT_SYNC_INTERVAL, 60000);
+    for (const char *const *e = (const char *const[]){"grant", "render", "mediate", "exec", "reject", NULL}; *e; e++) {
+        uint64_t before = w.written;
+        struct vs_audit_event ev = named(*e);
+        assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+        if (vs_audit_writer_must_wait(&w, before))
+            fail_msg("a %s answer waits for the fsync in interval mode", *e);
+    }
+    /* Written (a vaultd crash cannot lose them), not synced, not yet due. */
+    struct vs_audit_report r;
+    assert_int_equal(vs_audit_verify(f->fd, key, &r), 0);
+    assert_int_equal(r.lines, 5);
+    assert_true(vs_audit_writer_dirty(&w));
+    assert_false(vs_audit_writer_due(&w));
+    assert_int_equal(vs_audit_writer_tick(&w), 0);
+    assert_true(vs_audit_writer_dirty(&w));
+    int wait = vs_audit_writer_wait_ms(&w, 1000);
+    assert_true(wait > 0 && wait <= 1000);
+    /* Once the period has passed, the tick syncs. */
+    w.tried_ms -= 60000;
+    assert_true(vs_audit_writer_due(&w));
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 1000), 0);
+    assert_int_equal(vs_audit_writer_tick(&w), 0);
+    assert_false(vs_audit_writer_dirty(&w));
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 1000), 1000); /* clean: only the caller's cap */
+}
+
+static void interval_mode_owner_events_are_synced_at_once(void **state)
+{
+    /* An owner's decision (lockdown, restore, lock, reload, approval...) and
+     * vaultd's own start and stop are not relaxed: their answers wait, and
+     * the round's tick syncs them whatever the period. */
+    struct fixture *f = *state;
+    struct vs_audit_writer w;
+    vs_audit_writer_init(&w, f->fd);
+    vs_audit_writer_set_sync(&w, VS_AUDIT_SYNC_INTERVAL, 60000);
+    for (const char *const *e = (const char *const[]){"lockdown", "restore", "lock", "unlock", "reload", "approval",
+                                                      "alert", "start", "stop", "session", NULL}; *e; e++) {
+        uint64_t before = w.written;
+        struct vs_audit_event ev = named(*e);
+        assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+        if (!vs_audit_writer_must_wait(&w, before))
+            fail_msg("a %s answer does not wait for the fsync", *e);
+        assert_true(vs_audit_writer_due(&w));
+        assert_int_equal(vs_audit_writer_tick(&w), 0);
+        assert_false(vs_audit_writer_dirty(&w));
+    }
+}
+
+static void interval_mode_fails_closed_after_a_failed_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct vs_audit_writer w;
+    vs_audit_writer_init(&w, f->fd);
+    vs_audit_writer_set_sync(&w, VS_AUDIT_SYNC_INTERVAL, 1000);
+    struct vs_audit_event ev = event("before");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+    /* fsync of a pipe fails (EINVAL): a disk that refuses to sync. */
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    int file = w.fd;
+    w.fd = pipefd[0];
+    w.tried_ms -= 1000;
+    assert_int_equal(vs_audit_writer_tick(&w), VS_EAUDIT);
+    assert_true(w.sync_failed);
+    /* From then on nothing is written and every line (so every grant) is
+     * refused with a reason naming the audit log, while syncs fail. */
+    off_t size = file_size(file);
+    ev = event("refused");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), VS_EAUDIT);
+    assert_non_null(strstr(vs_last_error(VS_EAUDIT), "audit log"));
+    assert_null(strchr(vs_last_error(VS_EAUDIT), '\n'));
+    assert_int_equal(file_size(file), size);
+    /* Retried by the tick once a period, not in a spin. */
+    assert_false(vs_audit_writer_due(&w));
+    int wait = vs_audit_writer_wait_ms(&w, 5000);
+    assert_true(wait > 0 && wait <= 1000);
+    w.tried_ms -= 1000;
+    assert_true(vs_audit_writer_due(&w));
+    assert_int_equal(vs_audit_writer_wait_ms(&w, 5000), 0);
+    assert_int_equal(vs_audit_writer_tick(&w), VS_EAUDIT);
+    /* The disk syncs again: the next append's sync succeeds, it goes on. */
+    w.fd = file;
+    ev = event("after");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+    assert_false(w.sync_failed);
+    assert_true(file_size(file) > size);
+    struct vs_audit_report r;
+    assert_int_equal(vs_audit_verify(file, key, &r), 0);
+    assert_int_equal(r.lines, 2);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+static void each_mode_keeps_writing_after_a_failed_sync(void **state)
+{
+    /* "each" is unchanged: a failed sync refuses the answers it held (the
+     * caller's job); the next round's lines are written and synced anew. */
+    struct fixture *f = *state;
+    struct vs_audit_writer w;
+    vs_audit_writer_init(&w, f->fd);
+    struct vs_audit_event ev = event("one");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    int file = w.fd;
+    w.fd = pipefd[0];
+    assert_int_equal(vs_audit_writer_sync(&w), VS_EAUDIT);
+    w.fd = file;
+    ev = event("two");
+    assert_int_equal(vs_audit_writer_append(&w, key, 1, &ev), 0);
+    assert_int_equal(vs_audit_writer_sync(&w), 0);
+    assert_false(vs_audit_writer_dirty(&w));
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(written_before_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(chain_holds_with_another_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_key_tail_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_mode_every_answer_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(interval_mode_grants_do_not_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(interval_mode_owner_events_are_synced_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(interval_mode_fails_closed_after_a_failed_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_mode_keeps_writing_after_a_failed_sync, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

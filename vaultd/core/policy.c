@@ -355,7 +355,8 @@ static int parse_file(struct vs_pol_ld *c, const config_setting_t *g, struct vs_
 static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
 {
     static const char *const keys[] = {"vault", "protect", "tools", "files", "allow_namespaces",
-                                       "secrets", "agents", "projects", "alerts"};
+                                       "secrets", "agents", "projects", "alerts", "audit_sync",
+                                       "audit_sync_ms"};
     struct vs_policy *p = c->p;
     int rc = vs_pol_check_keys(c, root, "the policy", keys, sizeof keys / sizeof keys[0]);
     const config_setting_t *s;
@@ -396,6 +397,8 @@ static int parse_root(struct vs_pol_ld *c, const config_setting_t *root)
         rc = vs_policy_build_protect(p);
     if (rc == 0)
         rc = vs_pol_lifecycle(c, root);
+    if (rc == 0)
+        rc = vs_pol_audit_sync(c, root);
     return rc;
 }
 
@@ -504,6 +507,8 @@ int vs_policy_load_string(const char *text, const char *source_name,
     p->keep_versions = 5;
     vs_policy_life_defaults(&p->life);
     p->approve_timeout = 60;
+    p->audit_sync = VS_AUDIT_SYNC_EACH;
+    p->audit_sync_ms = VS_AUDIT_SYNC_MS_DEFAULT;
     p->source = strdup(src);
     if (p->source == NULL) {
         vs_policy_free(p);

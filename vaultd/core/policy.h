@@ -17,6 +17,7 @@
 #define VS_POLICY_H
 
 #include "argglob.h"
+#include "audit_sync.h"
 #include "policy_lifecycle.h"
 #include "template.h"
 
@@ -74,6 +75,8 @@ struct vs_policy {
     char **notify_argv;  /* notify_command: run (no shell) on each held request */
     size_t n_notify;
     bool allow_namespaces;
+    enum vs_audit_sync audit_sync; /* top-level audit_sync; default each */
+    int audit_sync_ms;             /* audit_sync_ms (interval only); default 1000 */
     /* protect, plus every tool env name */
     char **protect_exact; /* sorted, unique */
     size_t n_protect_exact;

@@ -33,5 +33,7 @@ int vs_policy_build_file_index(struct vs_policy *p, const char *src);
 int vs_policy_build_tool_index(struct vs_policy *p, const char *src);
 int vs_policy_build_protect(struct vs_policy *p);
 int vs_pol_lifecycle(struct vs_pol_ld *c, const struct config_setting_t *root);
+/* policy_audit.c: the top-level audit_sync and audit_sync_ms. */
+int vs_pol_audit_sync(struct vs_pol_ld *c, const struct config_setting_t *root);
 
 #endif

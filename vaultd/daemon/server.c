@@ -225,13 +225,14 @@ static int send_reply(struct vaultd *d, struct conn *c, size_t len)
     return rc;
 }
 
-/* fsync the round's audit lines, then send the answers that waited for
- * them. If the lines cannot be synced, their answers are refused and those
- * peers dropped (invariant 4: no audit line, no answer). */
+/* fsync the round's audit lines (when no answer waits, only if the sync
+ * mode says one is due), then send the answers that waited for them. If
+ * the lines cannot be synced, their answers are refused and those peers
+ * dropped (invariant 4: no audit line, no answer). */
 static void flush_held(struct vaultd *d)
 {
-    int rc = vaultd_audit_sync();
-    if (rc != 0)
+    int rc = held.n > 0 ? vaultd_audit_sync() : vaultd_audit_tick();
+    if (rc != 0 && held.n > 0)
         vaultd_say("%s: refusing %zu answers", vs_last_error(rc), held.n);
     for (size_t i = 0; i < held.n; i++) {
         struct held_reply *h = &held.q[i];
@@ -330,8 +331,9 @@ static bool serve_one(struct vaultd *d, size_t slot)
             (void)send_reply(d, c, len);
         return false;
     }
-    /* An answer its dispatch logged waits for the round's fsync. */
-    if (vaultd_audit_written() != lines_before)
+    /* An answer its dispatch logged waits for the round's fsync (in
+     * interval mode only an urgent line's: audit_d.c). */
+    if (vaultd_audit_answer_waits(lines_before))
         return hold_reply(d, c, slot, id, len);
     return send_reply(d, c, len) == 0;
 }
@@ -394,7 +396,7 @@ int vaultd_run(struct vaultd *d)
     int64_t last_sweep = vs_now_ms();
     while (!d->stop) {
         struct epoll_event events[64];
-        int n = epoll_wait(d->epoll_fd, events, 64, 1000);
+        int n = epoll_wait(d->epoll_fd, events, 64, vaultd_audit_timeout(1000));
         if (n < 0 && errno != EINTR)
             return vs_fail_errno(VS_EIO, "epoll_wait");
         for (int i = 0; i < n; i++) {
@@ -424,6 +426,7 @@ int vaultd_run(struct vaultd *d)
 void vaultd_shutdown(struct vaultd *d)
 {
     flush_held(d);
+    (void)vaultd_audit_sync(); /* whatever the sync mode */
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
         if (d->conns[i] != NULL)
             close_conn(d, i);

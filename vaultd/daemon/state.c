@@ -3,7 +3,6 @@
  * of each decision. */
 #include "vaultd.h"
 
-#include "audit_batch.h"
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
@@ -28,19 +27,6 @@ void vaultd_say(const char *fmt, ...)
     (void)vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "vaultd: %s\n", line);
-}
-
-/* The daemon's audit appends (group commit, audit_batch.h). */
-static struct vs_audit_writer audit_writer = {.fd = -1};
-
-uint64_t vaultd_audit_written(void)
-{
-    return audit_writer.written;
-}
-
-int vaultd_audit_sync(void)
-{
-    return audit_writer.fd < 0 ? 0 : vs_audit_writer_sync(&audit_writer);
 }
 
 static void remember_store_file(struct vaultd *d)
@@ -146,6 +132,7 @@ int vaultd_load_policy(struct vaultd *d)
     vs_policy_free(d->policy);
     d->policy = p;
     d->policy_gen++;
+    vaultd_audit_configure(p);
     vs_peer_caches_reset();
     return 0;
 }
@@ -215,11 +202,7 @@ int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const 
         .exe = c != NULL ? c->peer.exe_path : NULL,
         .extra = more.len > 1 ? (const char *)more.data : NULL,
     };
-    if (audit_writer.fd != d->auditfd)
-        vs_audit_writer_init(&audit_writer, d->auditfd);
-    int rc = vs_audit_writer_append(&audit_writer, d->audit_key, d->generation, &ev);
+    int rc = vaultd_audit_append(d, &ev); /* audit_d.c */
     vs_buf_free(&more);
-    if (rc != 0)
-        vaultd_say("audit log cannot be written, refusing: %s", vs_last_error(rc));
     return rc != 0 ? VS_EAUDIT : 0;
 }

@@ -3,6 +3,7 @@
  *   main.c      options, start-up checks, the run
  *   state.c     the vault (unlock, lock, re-read), the policy (load,
  *               reload, index), the audit lines of decisions
+ *   audit_d.c   the audit writer and its sync mode (audit_sync)
  *   server.c    the socket, the event loop, connections, framing
  *   dispatch.c  the request table and the admin requests
  *   grants.c    GRANTS, CONFIRM, RENDER_FILE: who gets what
@@ -106,12 +107,20 @@ int vaultd_refresh_store(struct vaultd *d);
 int vaultd_load_policy(struct vaultd *d);
 int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const char *decision,
                const char *reason, const char *secrets, const char *extra);
-/* Lines are written at once and fsync'd per event-loop round: an answer
- * whose dispatch wrote a line waits for vaultd_audit_sync (server.c). */
-uint64_t vaultd_audit_written(void);
-int vaultd_audit_sync(void);
 void vaultd_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t vaultd_overdue(const struct vaultd *d);
+
+/* audit_d.c: lines are written at once; the policy's audit_sync says when
+ * they are fsync'd. An answer waits for vaultd_audit_sync when
+ * vaultd_audit_answer_waits (server.c); vaultd_audit_tick runs at the end
+ * of every round; vaultd_audit_timeout bounds the loop's wait. */
+void vaultd_audit_configure(const struct vs_policy *p);
+int vaultd_audit_append(struct vaultd *d, const struct vs_audit_event *ev);
+uint64_t vaultd_audit_written(void);
+bool vaultd_audit_answer_waits(uint64_t written_before);
+int vaultd_audit_sync(void);
+int vaultd_audit_tick(void);
+int vaultd_audit_timeout(int cap_ms);
 
 /* beside.c: the first of places ("/name", relative to vaultd's own
  * folder) that exists, as a real path in out. */

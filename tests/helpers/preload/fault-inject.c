@@ -9,6 +9,10 @@
  *                             renameat2); ERRNO: EIO (default), ENOSPC, EDQUOT
  *   VS_FAULT_REPORT=PATH      appends "FUNC N hit" when the fault fired, so
  *                             a test knows its Nth call happened at all
+ *   VS_FAULT_WHILE=PATH       a disk that fails for a while: calls are
+ *                             counted only while PATH exists, and the Nth
+ *                             and every later one fail while it does (a
+ *                             test creates and removes PATH)
  *
  * Built by the test that uses it (cc -shared -fPIC), not by the Makefile:
  * it lives apart from the helper programs in tests/helpers/. */
@@ -30,6 +34,7 @@ static long fault_nth;
 static int fault_errno = EIO;
 static atomic_long calls;
 static atomic_int parsed;
+static const char *fault_while;
 
 static void parse(void)
 {
@@ -48,6 +53,7 @@ static void parse(void)
     else if (strcmp(err, "EDQUOT") == 0)
         fault_errno = EDQUOT;
     fault_nth = n;
+    fault_while = getenv("VS_FAULT_WHILE");
     if (strcmp(name, "write") == 0)
         fault_func = F_WRITE;
     else if (strcmp(name, "fsync") == 0)
@@ -79,8 +85,12 @@ static int fire(enum func f, const char *what)
     parse();
     if (fault_func != f)
         return 0;
-    if (atomic_fetch_add(&calls, 1) + 1 != fault_nth)
+    if (fault_while != NULL) {
+        if (access(fault_while, F_OK) != 0 || atomic_fetch_add(&calls, 1) + 1 < fault_nth)
+            return 0;
+    } else if (atomic_fetch_add(&calls, 1) + 1 != fault_nth) {
         return 0;
+    }
     report(what);
     errno = fault_errno;
     return 1;
