@@ -119,6 +119,10 @@ static int alloc_with_kek(struct vs_store **s, uint8_t **kek)
 
 static void secret_release(struct vs_secret *sec)
 {
+    free(sec->name);
+    sec->name = NULL;
+    free(sec->reason);
+    sec->reason = NULL;
     for (uint16_t i = 0; i < sec->nversions; i++)
         free(sec->versions[i].ct);
     free(sec->versions);
@@ -221,6 +225,8 @@ static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *
     const uint8_t *name = vs_get_ptr(r, name_len);
     if (name == NULL || name_len == 0 || name_len > VS_SECRET_NAME_MAX || memchr(name, '\0', name_len) != NULL)
         return vs_fail(VS_ECORRUPT, "store: bad secret name");
+    if ((sec->name = malloc((size_t)name_len + 1)) == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
     memcpy(sec->name, name, name_len);
     sec->name[name_len] = '\0';
     if (!vs_secret_name_valid(sec->name))
@@ -235,10 +241,17 @@ static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *
     uint16_t reason_len = vs_get_u16(r);
     if (r->err != 0 || reason_len > VS_REASON_MAX)
         return vs_fail(VS_ECORRUPT, "store: bad secret record for %s", sec->name);
-    if (vs_get(r, sec->reason, reason_len) != 0)
+    const uint8_t *reason = vs_get_ptr(r, reason_len);
+    if (reason == NULL)
         return vs_fail(VS_ECORRUPT, "store truncated in %s", sec->name);
-    sec->reason[reason_len] = '\0';
-    if (strlen(sec->reason) != reason_len || !printable(sec->reason) || (sec->flags & ~VS_SECRET_FLAGS_KNOWN) != 0)
+    if (reason_len != 0) {
+        if ((sec->reason = malloc((size_t)reason_len + 1)) == NULL)
+            return vs_fail(VS_ENOMEM, "out of memory");
+        memcpy(sec->reason, reason, reason_len);
+        sec->reason[reason_len] = '\0';
+    }
+    if ((sec->reason != NULL && (strlen(sec->reason) != reason_len || !printable(sec->reason))) ||
+        (sec->flags & ~VS_SECRET_FLAGS_KNOWN) != 0)
         return vs_fail(VS_ECORRUPT, "store: bad secret record for %s", sec->name);
     uint16_t nversions = vs_get_u16(r);
     if (r->err != 0 || nversions == 0)
@@ -368,7 +381,7 @@ int vs_store_reload(struct vs_store *s, const uint8_t *file, size_t len)
 static void serialize_secret(struct vs_buf *b, const struct vs_secret *sec)
 {
     size_t name_len = strlen(sec->name);
-    size_t reason_len = strlen(sec->reason);
+    size_t reason_len = strlen(vs_secret_reason(sec));
     (void)vs_buf_put_u8(b, (uint8_t)name_len);
     (void)vs_buf_put(b, sec->name, name_len);
     (void)vs_buf_put_u64(b, sec->created);
@@ -377,7 +390,7 @@ static void serialize_secret(struct vs_buf *b, const struct vs_secret *sec)
     (void)vs_buf_put_u32(b, sec->flags);
     (void)vs_buf_put_u32(b, sec->rotation_days);
     (void)vs_buf_put_u16(b, (uint16_t)reason_len);
-    (void)vs_buf_put(b, sec->reason, reason_len);
+    (void)vs_buf_put(b, vs_secret_reason(sec), reason_len);
     (void)vs_buf_put_u16(b, sec->nversions);
     for (uint16_t i = 0; i < sec->nversions; i++) {
         const struct vs_version *v = &sec->versions[i];
@@ -495,11 +508,16 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
     if (found)
         return vs_fail(VS_EEXIST, "%s: already exists (use vaultctl rotate)", name);
     struct vs_version *v = calloc(1, sizeof *v);
-    if (v == NULL)
+    char *copy = strdup(name);
+    if (v == NULL || copy == NULL) {
+        free(v);
+        free(copy);
         return vs_fail(VS_ENOMEM, "out of memory");
+    }
     int rc = seal(s, name, 1, value, len, now, v);
     if (rc != 0) {
         free(v);
+        free(copy);
         return rc;
     }
     if (s->nsecrets == s->cap) {
@@ -508,6 +526,7 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
         if (grown == NULL) {
             free(v->ct);
             free(v);
+            free(copy);
             return vs_fail(VS_ENOMEM, "out of memory");
         }
         s->secrets = grown;
@@ -516,7 +535,7 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
     memmove(&s->secrets[at + 1], &s->secrets[at], (s->nsecrets - at) * sizeof *s->secrets);
     struct vs_secret *sec = &s->secrets[at];
     memset(sec, 0, sizeof *sec);
-    memcpy(sec->name, name, strlen(name) + 1);
+    sec->name = copy;
     sec->created = sec->rotated = now;
     sec->nversions = 1;
     sec->versions = v;
@@ -568,6 +587,28 @@ int vs_store_remove(struct vs_store *s, const char *name)
     secret_release(&s->secrets[at]);
     memmove(&s->secrets[at], &s->secrets[at + 1], (s->nsecrets - at - 1) * sizeof *s->secrets);
     s->nsecrets--;
+    return 0;
+}
+
+const char *vs_secret_reason(const struct vs_secret *sec)
+{
+    return sec->reason != NULL ? sec->reason : "";
+}
+
+int vs_secret_set_reason(struct vs_secret *sec, const char *reason)
+{
+    char *copy = NULL;
+    if (reason != NULL && reason[0] != '\0') {
+        size_t len = strnlen(reason, VS_REASON_MAX + 1);
+        if (len > VS_REASON_MAX)
+            return vs_fail(VS_ETOOBIG, "%s: reason over %d bytes", sec->name, VS_REASON_MAX);
+        if (!printable(reason))
+            return vs_fail(VS_EINVAL, "%s: reason has control characters", sec->name);
+        if ((copy = strdup(reason)) == NULL)
+            return vs_fail(VS_ENOMEM, "out of memory");
+    }
+    free(sec->reason);
+    sec->reason = copy;
     return 0;
 }
 

@@ -69,6 +69,7 @@ int vaultd_unlock(struct vaultd *d, const struct vs_unlock *u)
     d->vault = v;
     d->generation = vs_store_generation(v->store);
     remember_store_file(d);
+    vaultd_trim_when_idle();
     return 0;
 }
 
@@ -111,6 +112,7 @@ int vaultd_refresh_store(struct vaultd *d)
         return rc;
     d->store_seen = st;
     d->generation = vs_store_generation(d->vault->store);
+    vaultd_trim_when_idle();
     return 0;
 }
 
@@ -145,6 +147,7 @@ int vaultd_load_policy(struct vaultd *d)
     d->policy = p;
     d->policy_gen++;
     vs_peer_caches_reset();
+    vaultd_trim_when_idle();
     return 0;
 }
 
