@@ -5,14 +5,17 @@
 #   rss_small rss_large ratio   and   grant p50 small/large (interleaved).
 # VS_SCALE_NS / VS_SCALE_NT change the sizes; VS_SCALE_ROUNDS the grant
 # rounds (0: RSS only); VS_SCALE_MASSIF=FILE runs the large vaultd under
-# valgrind --tool=massif (pages-as-heap off: heap only) writing FILE.
+# valgrind --tool=massif (pages-as-heap off: heap only) writing FILE;
+# VS_SCALE_WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%s"
+# runs both under that command (%s: small or large), for instruction
+# counts per grant (vaultd exits cleanly on SIGTERM, so the tool writes).
 [ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
     VS_BUILD="$VS_BUILD" LANG=C.UTF-8 VS_SCALE_NS="${VS_SCALE_NS:-}" VS_SCALE_NT="${VS_SCALE_NT:-}" \
-    VS_SCALE_ROUNDS="${VS_SCALE_ROUNDS:-}" VS_SCALE_MASSIF="${VS_SCALE_MASSIF:-}" VS_SCALE_WAIT="${VS_SCALE_WAIT:-}" bash "$0" "$@"
+    VS_SCALE_ROUNDS="${VS_SCALE_ROUNDS:-}" VS_SCALE_MASSIF="${VS_SCALE_MASSIF:-}" VS_SCALE_WAIT="${VS_SCALE_WAIT:-}" VS_SCALE_WRAP="${VS_SCALE_WRAP:-}" VS_SCALE_M="${VS_SCALE_M:-}" VS_SCALE_KEEP="${VS_SCALE_KEEP:-}" bash "$0" "$@"
 set -u
 : "${VS_BUILD:?VS_BUILD must name the build folder}"
 B=$VS_BUILD OUT=$VS_BUILD/bench V=$VS_BUILD/vaultctl
-NS=${VS_SCALE_NS:-10000} NT=${VS_SCALE_NT:-1000} ROUNDS=${VS_SCALE_ROUNDS:-3} M=500
+NS=${VS_SCALE_NS:-10000} NT=${VS_SCALE_NT:-1000} ROUNDS=${VS_SCALE_ROUNDS:-3} M=${VS_SCALE_M:-500}
 for f in "$OUT/vsbench" "$OUT/vsbench-fill" "$B/vaultd" "$V"; do
     [ -x "$f" ] || { echo "scale-mem: $f missing (make all build/bench/vsbench build/bench/vsbench-fill)" >&2; exit 1; }
 done
@@ -21,14 +24,15 @@ mkdir -p "$OUT"; T=$(mktemp -d "$OUT/scale.XXXXXX"); chmod 755 "$T"
 P1="" P2=""
 cleanup() {
     for p in $P1 $P2; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    [ -n "${VS_SCALE_KEEP:-}" ] && { echo "kept $TMP"; return; }
     rm -rf "$TMP" "$T"
 }
 trap cleanup EXIT
 die() { echo "scale-mem: $*" >&2; exit 1; }
 tok() { printf '%s_%s' "$1" "$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)"; }
 up() { # SOCKET LOG
-    for _ in $(seq 1 1200); do "$V" status --socket "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    die "vaultd did not start: $(tail -3 "$2")"
+    for _ in $(seq 1 600); do "$V" status --socket "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    die "vaultd did not start: $(grep -v '^--\|^==' "$2" | tail -3)"
 }
 cp "$OUT/vsbench" "$T/vsbench"; cp /bin/true "$T/true-tool"; chmod 755 "$T/vsbench" "$T/true-tool"
 
@@ -46,7 +50,9 @@ tools = (
 files = ( { name = "netrc"; path = "$T/home/.netrc"; template = "machine x login y password {{api_token}}\n"; } );
 CONF
 chmod 644 "$T/policy1.conf"
-"$B/vaultd" --config "$T/policy1.conf" --socket "$S1" --home "$H1" --keyfile "$H1/vault.key" 2>>"$TMP/vaultd1.log" &
+W=${VS_SCALE_WRAP:-}
+read -r -a W1 <<<"${W//%s/small}"; read -r -a W2 <<<"${W//%s/large}"
+"${W1[@]}" "$B/vaultd" --config "$T/policy1.conf" --socket "$S1" --home "$H1" --keyfile "$H1/vault.key" 2>>"$TMP/vaultd1.log" &
 P1=$!
 up "$S1" "$TMP/vaultd1.log"
 
@@ -66,24 +72,32 @@ if [ -n "${VS_SCALE_MASSIF:-}" ]; then
     valgrind --tool=massif --massif-out-file="$VS_SCALE_MASSIF" "$B/vaultd" --config "$T/policy2.conf" --socket "$S2" \
         --home "$H2" --keyfile "$H2/vault.key" 2>>"$TMP/vaultd2.log" &
 else
-    "$B/vaultd" --config "$T/policy2.conf" --socket "$S2" --home "$H2" --keyfile "$H2/vault.key" 2>>"$TMP/vaultd2.log" &
+    "${W2[@]}" "$B/vaultd" --config "$T/policy2.conf" --socket "$S2" --home "$H2" --keyfile "$H2/vault.key" 2>>"$TMP/vaultd2.log" &
 fi
 P2=$!
 up "$S2" "$TMP/vaultd2.log"
 
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 s0=$(rss "$P1") l0=$(rss "$P2")
-small=() large=()
+small=() large=() cpu1=() cpu2=()
+oncpu() { awk '{ print $1 }' "/proc/$1/schedstat"; } # ns vaultd ran, all threads
 med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for ((r = 0; r < ROUNDS; r++)); do
-    read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$S1" "$T/vsbench" grant 1 $M)"; small+=("$p")
-    read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$S2" "$T/vsbench" grant 1 $M)"; large+=("$p")
+    c=$(oncpu "$P1"); read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$S1" "$T/vsbench" grant 1 $M)"; small+=("$p")
+    cpu1+=($((($(oncpu "$P1") - c) / M / 100)))
+    c=$(oncpu "$P2"); read -r _ _ _ p _ <<<"$(VAULT_SOCKET="$S2" "$T/vsbench" grant 1 $M)"; large+=("$p")
+    cpu2+=($((($(oncpu "$P2") - c) / M / 100)))
 done
 r1=$(rss "$P1") r2=$(rss "$P2")
 sleep 2.5
 s2=$(rss "$P1") l2=$(rss "$P2")
 echo "rss_kib after start: small=$s0 large=$l0; 2.5 s after the grants (idle trim): small=$s2 large=$l2"
 echo "rss_kib small=$r1 large=$r2 ratio=$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.3f", b / a }') right after the grants, as run.sh ($NS secrets/$NT tools vs 2/2)"
-[ "$ROUNDS" -gt 0 ] && echo "grant_p50_us small=$(med "${small[@]}") large=$(med "${large[@]}") (small: ${small[*]}; large: ${large[*]})"
+if [ "$ROUNDS" -gt 0 ]; then
+    echo "grant_p50_us small=$(med "${small[@]}") large=$(med "${large[@]}") (small: ${small[*]}; large: ${large[*]})"
+    # vaultd's own CPU time per grant (schedstat), in units of 0.1 us:
+    # less sensitive than wall time to the other load on a shared machine
+    echo "vaultd_cpu_per_grant_0.1us small=$(med "${cpu1[@]}") large=$(med "${cpu2[@]}") (small: ${cpu1[*]}; large: ${cpu2[*]})"
+fi
 [ -n "${VS_SCALE_WAIT:-}" ] && { echo "pids $P1 $P2; waiting"; sleep "$VS_SCALE_WAIT"; }
 exit 0
