@@ -36,6 +36,11 @@ struct vs_store {
     uint64_t audit_seq;
     size_t nsecrets, cap;
     struct vs_secret *secrets;
+    /* The names of the secrets a parse read, back to back in one block
+     * (one malloc per name cost 25 bytes of overhead on a 7-byte name);
+     * names added later are malloc'd on their own. */
+    char *name_pool;
+    size_t name_pool_len;
     struct vs_keys *keys; /* sodium_malloc: guarded, locked, wiped */
 };
 
@@ -117,8 +122,19 @@ static int alloc_with_kek(struct vs_store **s, uint8_t **kek)
     return VS_ENOMEM;
 }
 
-static void secret_release(struct vs_secret *sec)
+static bool in_name_pool(const struct vs_store *s, const char *name)
 {
+    uintptr_t p = (uintptr_t)name, base = (uintptr_t)s->name_pool;
+    return s->name_pool != NULL && p >= base && p < base + s->name_pool_len;
+}
+
+static void secret_release(const struct vs_store *s, struct vs_secret *sec)
+{
+    if (!in_name_pool(s, sec->name))
+        free(sec->name);
+    sec->name = NULL;
+    free(sec->reason);
+    sec->reason = NULL;
     for (uint16_t i = 0; i < sec->nversions; i++)
         free(sec->versions[i].ct);
     free(sec->versions);
@@ -126,13 +142,23 @@ static void secret_release(struct vs_secret *sec)
     sec->nversions = 0;
 }
 
+/* Every record, the table and the name pool. */
+static void records_release(struct vs_store *s)
+{
+    for (size_t i = 0; i < s->nsecrets; i++)
+        secret_release(s, &s->secrets[i]);
+    free(s->secrets);
+    free(s->name_pool);
+    s->secrets = NULL;
+    s->name_pool = NULL;
+    s->nsecrets = s->cap = s->name_pool_len = 0;
+}
+
 void vs_store_free(struct vs_store *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->nsecrets; i++)
-        secret_release(&s->secrets[i]);
-    free(s->secrets);
+    records_release(s);
     sodium_free(s->keys); /* wipes */
     free(s);
 }
@@ -215,12 +241,17 @@ static bool printable(const char *s)
     return true;
 }
 
-static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *previous_name)
+/* name_pool has room for every name of the records (parse_records sized
+ * it); *pool_used grows by each name and its NUL. */
+static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *previous_name, char *name_pool,
+                        size_t *pool_used)
 {
     uint8_t name_len = vs_get_u8(r);
     const uint8_t *name = vs_get_ptr(r, name_len);
     if (name == NULL || name_len == 0 || name_len > VS_SECRET_NAME_MAX || memchr(name, '\0', name_len) != NULL)
         return vs_fail(VS_ECORRUPT, "store: bad secret name");
+    sec->name = name_pool + *pool_used;
+    *pool_used += (size_t)name_len + 1;
     memcpy(sec->name, name, name_len);
     sec->name[name_len] = '\0';
     if (!vs_secret_name_valid(sec->name))
@@ -235,10 +266,17 @@ static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *
     uint16_t reason_len = vs_get_u16(r);
     if (r->err != 0 || reason_len > VS_REASON_MAX)
         return vs_fail(VS_ECORRUPT, "store: bad secret record for %s", sec->name);
-    if (vs_get(r, sec->reason, reason_len) != 0)
+    const uint8_t *reason = vs_get_ptr(r, reason_len);
+    if (reason == NULL)
         return vs_fail(VS_ECORRUPT, "store truncated in %s", sec->name);
-    sec->reason[reason_len] = '\0';
-    if (strlen(sec->reason) != reason_len || !printable(sec->reason) || (sec->flags & ~VS_SECRET_FLAGS_KNOWN) != 0)
+    if (reason_len != 0) {
+        if ((sec->reason = malloc((size_t)reason_len + 1)) == NULL)
+            return vs_fail(VS_ENOMEM, "out of memory");
+        memcpy(sec->reason, reason, reason_len);
+        sec->reason[reason_len] = '\0';
+    }
+    if ((sec->reason != NULL && (strlen(sec->reason) != reason_len || !printable(sec->reason))) ||
+        (sec->flags & ~VS_SECRET_FLAGS_KNOWN) != 0)
         return vs_fail(VS_ECORRUPT, "store: bad secret record for %s", sec->name);
     uint16_t nversions = vs_get_u16(r);
     if (r->err != 0 || nversions == 0)
@@ -255,6 +293,24 @@ static int parse_secret(struct vs_reader *r, struct vs_secret *sec, const char *
     return 0;
 }
 
+/* Moves the names into a block of their exact size (the first was sized
+ * for the worst case). */
+static int trim_name_pool(struct vs_store *s, size_t used)
+{
+    if (s->name_pool == NULL || used == s->name_pool_len)
+        return 0;
+    char *fresh = malloc(used != 0 ? used : 1);
+    if (fresh == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
+    memcpy(fresh, s->name_pool, used);
+    for (size_t i = 0; i < s->nsecrets; i++)
+        s->secrets[i].name = fresh + ((uintptr_t)s->secrets[i].name - (uintptr_t)s->name_pool);
+    free(s->name_pool);
+    s->name_pool = fresh;
+    s->name_pool_len = used;
+    return 0;
+}
+
 static int parse_records(struct vs_store *s, struct vs_reader *r)
 {
     s->generation = vs_get_u64(r);
@@ -267,15 +323,24 @@ static int parse_records(struct vs_store *s, struct vs_reader *r)
     if (s->secrets == NULL)
         return vs_fail(VS_ENOMEM, "out of memory");
     s->cap = count != 0 ? count : 1;
+    /* Room for every name: none is longer than VS_SECRET_NAME_MAX, and
+     * together they are shorter than the bytes left. Trimmed below. */
+    size_t room = (size_t)count * (VS_SECRET_NAME_MAX + 1);
+    if (room > vs_reader_left(r))
+        room = vs_reader_left(r);
+    if (count != 0 && (s->name_pool = malloc(room)) == NULL)
+        return vs_fail(VS_ENOMEM, "out of memory");
+    s->name_pool_len = count != 0 ? room : 0;
+    size_t used = 0;
     for (uint32_t i = 0; i < count; i++) {
         s->nsecrets = i + 1;
-        int rc = parse_secret(r, &s->secrets[i], i == 0 ? NULL : s->secrets[i - 1].name);
+        int rc = parse_secret(r, &s->secrets[i], i == 0 ? NULL : s->secrets[i - 1].name, s->name_pool, &used);
         if (rc != 0)
             return rc;
     }
     if (vs_reader_left(r) != 0)
         return vs_fail(VS_ECORRUPT, "store: trailing bytes after the records");
-    return 0;
+    return trim_name_pool(s, used);
 }
 
 static int mac_file(const struct vs_keys *k, const uint8_t *data, size_t len, uint8_t mac[MAC_BYTES])
@@ -349,17 +414,15 @@ int vs_store_reload(struct vs_store *s, const uint8_t *file, size_t len)
         rc = vs_fail(VS_EROLLBACK, "store generation %llu is older than the %llu already seen: the store was rolled back",
                      (unsigned long long)fresh.generation, (unsigned long long)s->generation);
     if (rc != 0) {
-        for (size_t i = 0; i < fresh.nsecrets; i++)
-            secret_release(&fresh.secrets[i]);
-        free(fresh.secrets);
+        records_release(&fresh);
         return rc;
     }
-    for (size_t i = 0; i < s->nsecrets; i++)
-        secret_release(&s->secrets[i]);
-    free(s->secrets);
+    records_release(s);
     s->secrets = fresh.secrets;
     s->nsecrets = fresh.nsecrets;
     s->cap = fresh.cap;
+    s->name_pool = fresh.name_pool;
+    s->name_pool_len = fresh.name_pool_len;
     s->generation = fresh.generation;
     s->audit_seq = fresh.audit_seq;
     return 0;
@@ -368,7 +431,7 @@ int vs_store_reload(struct vs_store *s, const uint8_t *file, size_t len)
 static void serialize_secret(struct vs_buf *b, const struct vs_secret *sec)
 {
     size_t name_len = strlen(sec->name);
-    size_t reason_len = strlen(sec->reason);
+    size_t reason_len = strlen(vs_secret_reason(sec));
     (void)vs_buf_put_u8(b, (uint8_t)name_len);
     (void)vs_buf_put(b, sec->name, name_len);
     (void)vs_buf_put_u64(b, sec->created);
@@ -377,7 +440,7 @@ static void serialize_secret(struct vs_buf *b, const struct vs_secret *sec)
     (void)vs_buf_put_u32(b, sec->flags);
     (void)vs_buf_put_u32(b, sec->rotation_days);
     (void)vs_buf_put_u16(b, (uint16_t)reason_len);
-    (void)vs_buf_put(b, sec->reason, reason_len);
+    (void)vs_buf_put(b, vs_secret_reason(sec), reason_len);
     (void)vs_buf_put_u16(b, sec->nversions);
     for (uint16_t i = 0; i < sec->nversions; i++) {
         const struct vs_version *v = &sec->versions[i];
@@ -495,11 +558,16 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
     if (found)
         return vs_fail(VS_EEXIST, "%s: already exists (use vaultctl rotate)", name);
     struct vs_version *v = calloc(1, sizeof *v);
-    if (v == NULL)
+    char *copy = strdup(name);
+    if (v == NULL || copy == NULL) {
+        free(v);
+        free(copy);
         return vs_fail(VS_ENOMEM, "out of memory");
+    }
     int rc = seal(s, name, 1, value, len, now, v);
     if (rc != 0) {
         free(v);
+        free(copy);
         return rc;
     }
     if (s->nsecrets == s->cap) {
@@ -508,6 +576,7 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
         if (grown == NULL) {
             free(v->ct);
             free(v);
+            free(copy);
             return vs_fail(VS_ENOMEM, "out of memory");
         }
         s->secrets = grown;
@@ -516,7 +585,7 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
     memmove(&s->secrets[at + 1], &s->secrets[at], (s->nsecrets - at) * sizeof *s->secrets);
     struct vs_secret *sec = &s->secrets[at];
     memset(sec, 0, sizeof *sec);
-    memcpy(sec->name, name, strlen(name) + 1);
+    sec->name = copy;
     sec->created = sec->rotated = now;
     sec->nversions = 1;
     sec->versions = v;
@@ -565,9 +634,31 @@ int vs_store_remove(struct vs_store *s, const char *name)
     size_t at = search(s, name, &found);
     if (!found)
         return vs_fail(VS_ENOENT, "%s: no such secret", name);
-    secret_release(&s->secrets[at]);
+    secret_release(s, &s->secrets[at]);
     memmove(&s->secrets[at], &s->secrets[at + 1], (s->nsecrets - at - 1) * sizeof *s->secrets);
     s->nsecrets--;
+    return 0;
+}
+
+const char *vs_secret_reason(const struct vs_secret *sec)
+{
+    return sec->reason != NULL ? sec->reason : "";
+}
+
+int vs_secret_set_reason(struct vs_secret *sec, const char *reason)
+{
+    char *copy = NULL;
+    if (reason != NULL && reason[0] != '\0') {
+        size_t len = strnlen(reason, VS_REASON_MAX + 1);
+        if (len > VS_REASON_MAX)
+            return vs_fail(VS_ETOOBIG, "%s: reason over %d bytes", sec->name, VS_REASON_MAX);
+        if (!printable(reason))
+            return vs_fail(VS_EINVAL, "%s: reason has control characters", sec->name);
+        if ((copy = strdup(reason)) == NULL)
+            return vs_fail(VS_ENOMEM, "out of memory");
+    }
+    free(sec->reason);
+    sec->reason = copy;
     return 0;
 }
 

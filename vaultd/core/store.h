@@ -60,12 +60,16 @@ struct vs_version {
     uint8_t *ct;
 };
 
+/* One secret's record. name and reason are heap strings of their own
+ * length, not fixed arrays: a vault of 10,000 secrets keeps its table
+ * small (most reasons are empty). The store owns both; change the reason
+ * only through vs_secret_set_reason. */
 struct vs_secret {
-    char name[VS_SECRET_NAME_MAX + 1];
+    char *name;
     uint64_t created, rotated, revoked_at; /* unix seconds */
     uint32_t flags;
     uint32_t rotation_days; /* 0: the policy's default */
-    char reason[VS_REASON_MAX + 1];
+    char *reason; /* NULL when there is none; see vs_secret_reason */
     uint16_t nversions;
     struct vs_version *versions; /* oldest first; the last is current */
 };
@@ -110,6 +114,14 @@ int vs_store_add(struct vs_store *s, const char *name, const uint8_t *value, siz
 int vs_store_rotate(struct vs_store *s, const char *name, const uint8_t *value, size_t len, uint64_t now,
                     unsigned keep);
 int vs_store_remove(struct vs_store *s, const char *name);
+
+/* The revocation reason, "" when there is none (never NULL). */
+const char *vs_secret_reason(const struct vs_secret *sec);
+
+/* Sets (or, with NULL or "", clears) the revocation reason: at most
+ * VS_REASON_MAX printable bytes (VS_ETOOBIG, VS_EINVAL otherwise). On
+ * failure the old reason stays. */
+int vs_secret_set_reason(struct vs_secret *sec, const char *reason);
 
 /* Decrypts one version into out (at least VS_VALUE_MAX bytes of locked
  * memory the caller owns and wipes). */

@@ -26,7 +26,7 @@ static void print_json_secret(const struct vs_secret *sec, int64_t now, const st
     if ((sec->flags & VS_SECRET_REVOKED) != 0) {
         struct vs_buf reason;
         vs_buf_init(&reason, 0);
-        (void)vs_buf_put_json_str(&reason, sec->reason);
+        (void)vs_buf_put_json_str(&reason, vs_secret_reason(sec));
         (void)vs_buf_put_u8(&reason, 0);
         printf(",\"revoked_reason\":\"%s\"", reason.err == 0 ? (const char *)reason.data : "");
         vs_buf_free(&reason);

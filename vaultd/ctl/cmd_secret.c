@@ -111,15 +111,16 @@ static int change_secret(struct ctl *c, const char *event)
         rc = vs_fail(VS_ENOENT, "%s: no such secret", name);
     uint32_t version = sec != NULL ? sec->versions[sec->nversions - 1].version : 0;
     if (rc == 0 && strcmp(event, "revoke") == 0) {
+        rc = vs_secret_set_reason(sec, c->reason);
         sec->flags |= VS_SECRET_REVOKED;
         sec->revoked_at = now_seconds();
-        (void)snprintf(sec->reason, sizeof sec->reason, "%s", c->reason != NULL ? c->reason : "");
     } else if (rc == 0 && strcmp(event, "restore") == 0) {
         if ((sec->flags & VS_SECRET_REVOKED) == 0)
             rc = vs_fail(VS_EINVAL, "%s: not revoked", name);
         sec->flags &= ~VS_SECRET_REVOKED;
         sec->revoked_at = 0;
-        sec->reason[0] = '\0';
+        if (rc == 0)
+            rc = vs_secret_set_reason(sec, NULL);
     } else if (rc == 0) {
         rc = vs_store_remove(v->store, name);
     }

@@ -49,7 +49,8 @@ static int usable_secret(struct vaultd *d, const char *name, const struct vs_sec
     if (s == NULL)
         return vs_fail(VS_EPOLICY, "secret %s is not in the vault", name);
     if ((s->flags & VS_SECRET_REVOKED) != 0)
-        return vs_fail(VS_EPOLICY, "secret %s is revoked%s%s", name, s->reason[0] != '\0' ? ": " : "", s->reason);
+        return vs_fail(VS_EPOLICY, "secret %s is revoked%s%s", name, s->reason != NULL ? ": " : "",
+                       vs_secret_reason(s));
     *out = s;
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -182,6 +183,8 @@ int main(int argc, char **argv)
         rc = start(&d);
     if (rc == 0)
         rc = vaultd_life_start(&d);
+    if (rc == 0)
+        (void)malloc_trim(0); /* the start-up loads' buffers, before serving */
     if (rc != 0) {
         vaultd_say("%s", vs_last_error(rc));
         vaultd_shutdown(&d);

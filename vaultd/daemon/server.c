@@ -368,9 +368,15 @@ static void sweep_idle(struct vaultd *d)
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
         if (d->conns[i] != NULL && !d->conns[i]->held && now - d->conns[i]->last_ms > VAULTD_IDLE_MS)
             close_conn(d, i);
-    if (trim_due && d->nconns == 0)
+    if (trim_due && d->nconns == 0) {
         (void)malloc_trim(0);
-    trim_due = false;
+        trim_due = false;
+    }
+}
+
+void vaultd_trim_when_idle(void)
+{
+    trim_due = true;
 }
 
 int vaultd_run(struct vaultd *d)

@@ -56,6 +56,7 @@ int vaultd_unlock(struct vaultd *d, const struct vs_unlock *u)
     d->vault = v;
     d->generation = vs_store_generation(v->store);
     remember_store_file(d);
+    vaultd_trim_when_idle();
     return 0;
 }
 
@@ -98,6 +99,7 @@ int vaultd_refresh_store(struct vaultd *d)
         return rc;
     d->store_seen = st;
     d->generation = vs_store_generation(d->vault->store);
+    vaultd_trim_when_idle();
     return 0;
 }
 
@@ -134,6 +136,7 @@ int vaultd_load_policy(struct vaultd *d)
     d->policy_gen++;
     vaultd_audit_configure(p);
     vs_peer_caches_reset();
+    vaultd_trim_when_idle();
     return 0;
 }
 

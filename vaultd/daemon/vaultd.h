@@ -129,6 +129,11 @@ bool vaultd_find_beside(const char *const *places, size_t n, char *out, size_t c
 /* server.c */
 int vaultd_listen(struct vaultd *d);
 int vaultd_run(struct vaultd *d);
+/* Gives freed heap back to the system (malloc_trim) at the next idle
+ * sweep: a store or policy load frees its file buffers and parse trees,
+ * and with 10,000 secrets that is megabytes held as fragments. Deferred,
+ * so the request that triggered the load pays no heap walk. */
+void vaultd_trim_when_idle(void);
 void vaultd_shutdown(struct vaultd *d);
 
 /* dispatch.c: handles one decoded request; writes the reply frame into
