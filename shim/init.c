@@ -13,12 +13,14 @@
 #include "shim.h"
 
 #include "grants.h"
+#include "once.h"
 #include "paths.h"
+
+#include "rawsys.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,30 +35,30 @@ extern char **environ;
 
 /* Zero-initialised (.bss, not 74 KiB of .data read from the file): sock
  * becomes -1 in prepare(), before anything can use it. */
-struct vs_shim vs_shim;
+VS_HOT_STATE struct vs_shim vs_shim;
 _Thread_local int vs_shim_guard;
 
-static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
+static atomic_int prepare_once VS_HOT = VS_ONCE_INIT;
 /* The start-up environment's strings, after scrubbing: a getenv answer in
  * this range cannot be a protected name (see vs_shim_in_startup_env). */
-const char *vs_shim_startup_lo, *vs_shim_startup_hi;
-static volatile int prepared;
+VS_HOT const char *vs_shim_startup_lo, *vs_shim_startup_hi;
+static volatile int prepared VS_HOT;
 static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
  * process, and immune to the file being truncated under a mapping. */
-static unsigned char index_buf[64 * 1024] __attribute__((aligned(16)));
+static unsigned char index_buf[64 * 1024] VS_HOT_INDEX;
 /* vault-exec started this tool with its grants in the environment
  * (VAULTSHIM_MEDIATED=1): keep the tool's own names, fetch nothing. The
  * marker gives nothing to a process that sets it itself: protected values
  * never reach an agent's environment in the first place. */
-static bool mediated;
+static bool mediated VS_HOT;
 #define MEDIATED_MARKER "VAULTSHIM_MEDIATED=1"
 
 void vs_shim_say(const char *a, const char *b, const char *c)
 {
     const char *parts[] = {"vaultshim: ", a, b, c, "\n"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        if (parts[i] != NULL && syscall(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
+        if (parts[i] != NULL && vs_sys(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
             return;
 }
 
@@ -87,7 +89,7 @@ void *vs_shim_real(void *_Atomic *slot, const char *name)
 }
 
 /* The start-up argv, from our constructor (NULL when a hook ran first). */
-static char **startup_argv;
+static char **startup_argv VS_HOT;
 
 /* Is fn among argv[1..2]? binfmt_script and binfmt_misc run an interpreter
  * with the file execve was given there (after the interpreter's optional
@@ -100,6 +102,17 @@ static bool execfn_in_argv(const char *fn)
     return false;
 }
 
+/* stat(2) without our own stat hook (and its dlsym of the real stat). */
+static int raw_stat(const char *path, struct stat *st)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* struct stat is the kernel's layout on these two. */
+    return (int)vs_sys(SYS_newfstatat, AT_FDCWD, path, st, 0);
+#else
+    return stat(path, st);
+#endif
+}
+
 bool vs_shim_self_stat(struct stat *st)
 {
     /* AT_EXECFN, the absolute path execve was given, names our executable
@@ -110,9 +123,9 @@ bool vs_shim_self_stat(struct stat *st)
      * kernel's /proc/PID/exe: a file swapped under the path fails closed. */
     const char *fn = (const char *)getauxval(AT_EXECFN);
     if (fn != NULL && fn[0] == '/' && startup_argv != NULL && startup_argv[0] != NULL && !execfn_in_argv(fn) &&
-        stat(fn, st) == 0 && S_ISREG(st->st_mode))
+        raw_stat(fn, st) == 0 && S_ISREG(st->st_mode))
         return true;
-    return stat("/proc/self/exe", st) == 0;
+    return raw_stat("/proc/self/exe", st) == 0;
 }
 
 /* The environment entry's name length ("NAME=value" -> 4). */
@@ -170,9 +183,10 @@ static void find_socket(void)
 static void find_self(void)
 {
     Dl_info info;
+    vs_shim.shim_path = "";
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
-        strlen(info.dli_fname) < sizeof vs_shim.shim_path)
-        memcpy(vs_shim.shim_path, info.dli_fname, strlen(info.dli_fname) + 1);
+        strnlen(info.dli_fname, PATH_MAX) < PATH_MAX)
+        vs_shim.shim_path = info.dli_fname;
 }
 
 /* Our executable's path serves a tool only (its node check, its messages):
@@ -219,8 +233,7 @@ bool vs_shim_ready(void)
         return true;
     if (preparing)
         return false;
-    if (pthread_once(&prepare_once, prepare) != 0)
-        return false;
+    vs_once(&prepare_once, prepare);
     return prepared != 0;
 }
 

@@ -2,6 +2,7 @@
 #include "route.h"
 
 #include "shim.h"
+#include "rawsys.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,13 +17,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool executable(const char *path)
 {
     struct statx sx;
-    return syscall(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
+    return vs_sys(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
            S_ISREG(sx.stx_mode) && (sx.stx_mode & S_IXUSR) != 0;
 }
 
 static void find_exe(void)
 {
-    const char *slash = strrchr(vs_shim.shim_path, '/');
+    const char *slash = vs_shim.shim_path != NULL ? strrchr(vs_shim.shim_path, '/') : NULL;
     if (slash == NULL)
         return;
     size_t dir = (size_t)(slash - vs_shim.shim_path);
