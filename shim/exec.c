@@ -77,10 +77,15 @@ DEFINE_REAL(int, system, (const char *))
 DEFINE_REAL(FILE *, popen, (const char *, const char *))
 DEFINE_REAL(int, pclose, (FILE *))
 
-/* Resolved up front, so that a hook running in a vfork child (or between
- * fork and exec) never enters dlsym, which locks and may allocate. A hook
- * called before this still resolves on first use. */
-__attribute__((constructor(102))) static void vs_exec_resolve(void)
+/* A hook running in a vfork child (or between fork and exec) must never
+ * enter dlsym, which locks and may allocate: these are resolved before any
+ * such child can exist (fork.c: vfork, clone, _Fork, fork's prepare
+ * handler, syscall(SYS_vfork/clone/clone3)), else on first use in an
+ * ordinary call. Where fork.c has no vfork trampoline, at start. */
+#ifndef VS_SHIM_VFORK_TRAMPOLINE
+__attribute__((constructor(102)))
+#endif
+void vs_exec_resolve(void)
 {
     (void)real_execve();
     (void)real_execvpe();
@@ -680,6 +685,7 @@ static void locks_prefork(void)
     /* A start-up running in another thread finishes before the fork: the
      * child must not inherit it half done (vs_once, once.h). */
     (void)vs_shim_ready();
+    vs_exec_resolve();
     (void)pthread_mutex_lock(&sys_lock);
     (void)pthread_mutex_lock(&popen_lock);
 }

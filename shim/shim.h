@@ -100,6 +100,14 @@ static inline bool vs_shim_in_startup_env(const char *value)
     return value >= vs_shim_startup_lo && value < vs_shim_startup_hi;
 }
 
+/* The exec family's real functions resolved (exec.c), before a child that
+ * shares our memory or our locks' state could need them (fork.c).
+ * Idempotent, cheap once done. */
+void vs_exec_resolve(void);
+#if defined(__x86_64__)
+#define VS_SHIM_VFORK_TRAMPOLINE 1 /* fork.c hooks vfork and clone */
+#endif
+
 /* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
  * (a circular reference would recurse forever). */
 void *vs_shim_next(const char *name);
