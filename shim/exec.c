@@ -87,6 +87,7 @@ __attribute__((constructor(102)))
 #endif
 void vs_exec_resolve(void)
 {
+    (void)vs_shim_self_path();
     (void)real_execve();
     (void)real_execvpe();
     (void)real_fexecve();
@@ -328,7 +329,7 @@ static int child_env(char *const envp[], const struct decision *d, struct envbuf
 {
     struct vs_childenv_in in = {
         .envp = envp,
-        .shim_path = vs_shim.shim_path,
+        .shim_path = vs_shim_self_path(),
         .socket_path = vs_shim.socket_path,
         .idx = index_or_null(),
         .tool = d->tool,

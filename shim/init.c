@@ -165,28 +165,50 @@ static void scrub(char **env)
     env[out] = NULL;
 }
 
+/* entry starts with prefix; returns what follows, else NULL. A loop, not
+ * strncmp: the start-up then touches no libc page of its own. */
+static const char *after_prefix(const char *entry, const char *prefix)
+{
+    while (*prefix != '\0' && *entry == *prefix)
+        entry++, prefix++;
+    return *prefix == '\0' ? entry : NULL;
+}
+
 static void find_socket(void)
 {
     /* Read VAULT_SOCKET from environ directly: our getenv hook must not run
      * while we are still preparing. */
-    const char *value = NULL;
+    const char *value = NULL, *v;
     for (char **e = environ; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, "VAULT_SOCKET=", 13) == 0)
-            value = *e + 13;
-    size_t n = value != NULL ? strlen(value) : 0;
-    if (value != NULL && value[0] == '/' && n < sizeof vs_shim.socket_path)
-        memcpy(vs_shim.socket_path, value, n + 1);
-    else if (vs_socket_path(vs_shim.socket_path, sizeof vs_shim.socket_path) != 0)
+        if ((v = after_prefix(*e, "VAULT_SOCKET=")) != NULL)
+            value = v;
+    size_t n = 0;
+    while (value != NULL && n < sizeof vs_shim.socket_path && value[n] != '\0')
+        n++;
+    if (value != NULL && value[0] == '/' && n < sizeof vs_shim.socket_path) {
+        for (size_t i = 0; i <= n; i++) /* with its NUL */
+            vs_shim.socket_path[i] = value[i];
+    } else if (vs_socket_path(vs_shim.socket_path, sizeof vs_shim.socket_path) != 0) {
         vs_shim.socket_path[0] = '\0';
+    }
 }
 
-static void find_self(void)
+/* dladdr scans symbols (3k instructions): only a process that starts a
+ * program needs the answer, so it is looked up then, not at start. */
+static const char *_Atomic self_path;
+
+const char *vs_shim_self_path(void)
 {
+    const char *path = atomic_load_explicit(&self_path, memory_order_acquire);
+    if (path != NULL)
+        return path;
     Dl_info info;
-    vs_shim.shim_path = "";
+    path = "";
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
         strnlen(info.dli_fname, PATH_MAX) < PATH_MAX)
-        vs_shim.shim_path = info.dli_fname;
+        path = info.dli_fname;
+    atomic_store_explicit(&self_path, path, memory_order_release);
+    return path;
 }
 
 /* Our executable's path serves a tool only (its node check, its messages):
@@ -216,7 +238,6 @@ static void prepare(void)
     for (char **e = environ; e != NULL && *e != NULL; e++)
         if (strcmp(*e, MEDIATED_MARKER) == 0)
             mediated = true;
-    find_self();
     map_index();
     vs_grants_identify(); /* sets is_tool from the exe (and script) */
     if (vs_shim.is_tool)

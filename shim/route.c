@@ -23,16 +23,17 @@ static bool executable(const char *path)
 
 static void find_exe(void)
 {
-    const char *slash = vs_shim.shim_path != NULL ? strrchr(vs_shim.shim_path, '/') : NULL;
+    const char *shim_path = vs_shim_self_path();
+    const char *slash = strrchr(shim_path, '/');
     if (slash == NULL)
         return;
-    size_t dir = (size_t)(slash - vs_shim.shim_path);
+    size_t dir = (size_t)(slash - shim_path);
     static const char *const places[] = {"/vault-exec", "/../../bin/vault-exec"};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         size_t n = strlen(places[i]);
         if (dir + n + 1 > sizeof exe)
             continue;
-        memcpy(exe, vs_shim.shim_path, dir);
+        memcpy(exe, shim_path, dir);
         memcpy(exe + dir, places[i], n + 1);
         if (executable(exe))
             return;

@@ -62,9 +62,6 @@ struct vs_shim {
     char *grant_entries[VS_SHIM_MAX_GRANTS]; /* "NAME=value" in locked pages */
     char exe_path[PATH_MAX];
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    /* Our own .so, for children's LD_PRELOAD: the loader's name for us
-     * (dladdr), which lives as long as we do; "" when unknown. */
-    const char *shim_path;
     size_t ngrants;
     size_t nfiles;
     const char *tool_name;    /* from the index, for the one stderr line */
@@ -99,6 +96,11 @@ static inline bool vs_shim_in_startup_env(const char *value)
 {
     return value >= vs_shim_startup_lo && value < vs_shim_startup_hi;
 }
+
+/* Our own .so, for children's LD_PRELOAD: the loader's name for us
+ * (dladdr), which lives as long as we do; "" when unknown. Found on first
+ * need (vs_exec_resolve asks before any child sharing our memory exists). */
+const char *vs_shim_self_path(void);
 
 /* The exec family's real functions resolved (exec.c), before a child that
  * shares our memory or our locks' state could need them (fork.c).

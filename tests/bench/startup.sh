@@ -49,10 +49,16 @@ for l in "${libs[@]}"; do
     ins=$(env $(pre "$l") valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" /bin/true 2>&1 |
         awk '/Collected/ { print $NF }')
     pf=$(perf stat -x, -r 300 -e page-faults env $(pre "$l") /bin/true 2>&1 >/dev/null | awk -F, '/page-faults/ { print $1 }')
-    sc=$(strace -c -o "$TMP/strace" $([ -n "$l" ] && echo -E "LD_PRELOAD=$l") /bin/true && awk '/total/ { print $4 }' "$TMP/strace")
+    envopt=(); [ -n "$l" ] && envopt=(-E "LD_PRELOAD=$l")
+    sc=$(strace -c -o "$TMP/strace" "${envopt[@]}" /bin/true && awk '/total/ { print $4 }' "$TMP/strace")
     printf '%-28s %12s %8s %9s\n' "$(name "$l")" "$ins" "$pf" "$sc"
 done
-echo "(faults include env(1) exec'ing /bin/true; compare rows)"
+echo "(perf's faults include env(1) exec'ing /bin/true; compare rows)"
+# Faults of /bin/true alone, from wait4's rusage, interleaved (the child's
+# copy-on-write faults between fork and exec included, the same in each row).
+cc -O2 -o "$TMP/faults" "$(dirname "$0")/faults.c" || die "cannot build faults.c"
+echo "page faults per run, 300 runs interleaved (preload mean min max):"
+"$TMP/faults" 300 "" "$EMPTY" "$SHIM" "$@"
 N=${VS_STARTUP_N:-1000}
 echo "vsbench exec $N SHIM EMPTY (us, medians of interleaved rounds):"
 "$BENCH" exec "$N" "$SHIM" "$EMPTY"
