@@ -57,7 +57,7 @@ echo "(perf's faults include env(1) exec'ing /bin/true; compare rows)"
 # Faults of /bin/true alone, from wait4's rusage, interleaved (the child's
 # copy-on-write faults between fork and exec included, the same in each row).
 cc -O2 -o "$TMP/faults" "$(dirname "$0")/faults.c" || die "cannot build faults.c"
-echo "page faults per run, 300 runs interleaved (preload mean min max):"
+echo "per run, 300 runs interleaved: page faults (mean min max) and median CPU time (us, user+system):"
 "$TMP/faults" 300 "" "$EMPTY" "$SHIM" "$@"
 N=${VS_STARTUP_N:-1000}
 echo "vsbench exec $N SHIM EMPTY (us, medians of interleaved rounds):"
