@@ -15,7 +15,6 @@
 #include "grants.h"
 #include "once.h"
 #include "paths.h"
-
 #include "rawsys.h"
 
 #include <dlfcn.h>
