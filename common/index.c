@@ -1,8 +1,9 @@
 /* The index reader. Rules (see index.h for the format):
  *  1. libc only, no allocation, no stdio, no locale, no vs_fail: this file
  *     runs in the shim's constructor and inside its hooks. Return codes only.
- *  2. Files are opened and inspected with raw syscalls, never through the
- *     libc wrappers the shim hooks (open, stat family): no re-entry.
+ *  2. Files are opened and inspected with raw syscalls (vs_sys, rawsys.h),
+ *     never through the libc wrappers the shim hooks (open, stat family,
+ *     syscall itself): no re-entry.
  *  3. vs_index_from_memory bounds everything once; look-ups then trust the
  *     bounds it checked and keep their own loops bounded (a probe never runs
  *     more than the table size), so even a table that slipped through could
@@ -10,6 +11,7 @@
 #include "index.h"
 
 #include "error.h"
+#include "rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +46,11 @@ _Static_assert(sizeof(struct vs_index_devino) == 16, "devino layout");
  * it is "scheme://user:PASSWORD@host/db", so it usually carries a password.
  * PGPASSWORD and MYSQL_PWD are the clients' own password variables.
  * Sorted (strcmp order): looked up by binary search. */
-static const char *const builtin[] = {
+/* Shortest and longest built-in name: a cheap first reject (unit-tested). */
+#define BUILTIN_MIN_LEN 8
+#define BUILTIN_MAX_LEN 30
+/* An array of arrays, not of pointers: no relocation per name at load. */
+static const char builtin[][BUILTIN_MAX_LEN + 1] = {
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN", "ARM_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN",
     "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_OPENAI_API_KEY", "BW_SESSION",
@@ -64,9 +70,38 @@ static const char *const builtin[] = {
     "VAULT_TOKEN", "VERCEL_TOKEN", "XAI_API_KEY",
 };
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
-/* Shortest and longest built-in name: a cheap first reject (unit-tested). */
-#define BUILTIN_MIN_LEN 8
-#define BUILTIN_MAX_LEN 30
+
+/* vs_index_hash and length of each built-in name, in the same order, so
+ * that confirming them in NAMES (vs_index_from_memory) costs a probe each
+ * rather than a hash each: 71 hashes were a third of a process's index
+ * validation. Only a speed-up: a stale key misses, and the look-ups then
+ * fall back to the list itself (test_index checks that keys are current
+ * through builtins_in_names). Regenerate with vs_index_hash when the list
+ * changes. */
+static const struct {
+    uint32_t hash;
+    uint8_t len;
+} builtin_key[] = {
+    {0xee6f1342u, 30}, {0x77871e48u, 21}, {0xda8a6f83u, 17}, {0xe894168eu, 20},
+    {0xac19c31fu, 17}, {0x4aefd4f7u, 21}, {0x94302610u, 18}, {0x34a10116u, 17},
+    {0x596d5b77u, 19}, {0x847de3d4u, 20}, {0xc7ddc51bu, 10}, {0x80ed8967u, 20},
+    {0x67e2b48bu, 12}, {0x4ffcfb51u, 20}, {0x3eb48dc6u, 13}, {0x937d95efu, 14},
+    {0x60f6c721u, 17}, {0x6da4cc2au, 12}, {0x9a9c1c8bu, 16}, {0x40fa7fa6u, 25},
+    {0xed7b815cu, 15}, {0x81530cbdu, 13}, {0x1ebcc131u, 17}, {0xedac68a5u, 13},
+    {0xc2f9ccc1u, 14}, {0x8179e6a2u, 16}, {0x06f78e02u, 19}, {0xcb20f2efu, 8},
+    {0x366dcbc3u, 23}, {0xb82854beu, 12}, {0x6f626472u, 12}, {0x7a59c598u, 14},
+    {0xb1b0de12u, 12}, {0x3d1026c2u, 14}, {0x230bb1d9u, 8}, {0xd90c880bu, 25},
+    {0xcdc83953u, 22}, {0xde35b8e6u, 14}, {0xd05c32a0u, 14}, {0xb8643533u, 15},
+    {0xa8e15495u, 9}, {0x74d2ae0au, 18}, {0xcdd66981u, 15}, {0xfc665d6du, 15},
+    {0x0cefe5a8u, 11}, {0x30237c76u, 9}, {0x1b1dd7d3u, 13}, {0x66c7911bu, 14},
+    {0x5f84089fu, 18}, {0x8fbc2736u, 24}, {0x078ed2c8u, 18}, {0x804c5c84u, 10},
+    {0xefb5fab9u, 22}, {0x1592cf60u, 19}, {0x6c2667f2u, 10}, {0x2581f292u, 19},
+    {0xf9593cddu, 16}, {0x13b8bb70u, 17}, {0x86ed2676u, 15}, {0x92f10f4du, 15},
+    {0xa5be4f16u, 16}, {0xf3e8b790u, 10}, {0x39554b70u, 11}, {0x5ba26c05u, 17},
+    {0x97cbe789u, 16}, {0xa26191b9u, 17}, {0xb5a4b0f9u, 14}, {0x6daa97cfu, 16},
+    {0x30a84526u, 11}, {0x4aaba701u, 12}, {0xa9b37dd7u, 11},
+};
+_Static_assert(sizeof builtin_key / sizeof builtin_key[0] == N_BUILTIN, "one key per built-in name");
 
 size_t vs_index_builtin_count(void)
 {
@@ -174,12 +209,12 @@ static uint64_t len_bit(size_t len)
  * slots at most. */
 /* Inlined: a call with its register saves cost as much as the probe. */
 static inline __attribute__((always_inline)) bool
-table_has(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n, uint64_t len_mask,
-          const char *s, size_t len)
+table_has_hashed(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n,
+                 uint64_t len_mask, const char *s, size_t len, uint32_t h)
 {
     if (n == 0 || (len_mask & len_bit(len)) == 0)
         return false;
-    uint32_t h = vs_index_hash(s, len), mask = n - 1;
+    uint32_t mask = n - 1;
     for (uint32_t i = h & mask, steps = 0; steps < n; i = (i + 1) & mask, steps++) {
         uint32_t off = t[i].str;
         if (off == 0)
@@ -189,6 +224,14 @@ table_has(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n,
             return true;
     }
     return false;
+}
+
+static inline __attribute__((always_inline)) bool
+table_has(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n, uint64_t len_mask,
+          const char *s, size_t len)
+{
+    return n != 0 && (len_mask & len_bit(len)) != 0 &&
+           table_has_hashed(idx, t, n, len_mask, s, len, vs_index_hash(s, len));
 }
 
 /* '*' matches any run (possibly empty); no other metacharacter. Iterative
@@ -542,9 +585,12 @@ int vs_index_from_memory(const void *data, size_t len, struct vs_index *idx)
      * probe; confirm it rather than trust it (an older writer's file, or a
      * file without them, keeps the separate check). */
     v.builtins_in_names = true;
-    for (size_t i = 0; i < N_BUILTIN && v.builtins_in_names; i++)
-        v.builtins_in_names = table_has(&v, v.names, v.n_names, v.names_len_mask, builtin[i],
-                                        strlen(builtin[i]));
+    for (size_t i = 0; i < N_BUILTIN && v.builtins_in_names; i++) {
+        size_t blen = builtin_key[i].len; /* a stale key can only miss */
+        v.builtins_in_names = blen <= BUILTIN_MAX_LEN && builtin[i][blen] == '\0' &&
+                              table_has_hashed(&v, v.names, v.n_names, v.names_len_mask, builtin[i], blen,
+                                               builtin_key[i].hash);
+    }
     *idx = v;
     return 0;
 }
@@ -559,7 +605,7 @@ int vs_index_validate(const void *data, size_t len)
 
 static int sys_close(long fd)
 {
-    return (int)syscall(SYS_close, fd);
+    return (int)vs_sys(SYS_close, fd);
 }
 
 /* Type, mode and size of an open fd without the libc stat wrappers. */
@@ -567,7 +613,7 @@ static int fd_info(long fd, mode_t *mode, uint64_t *size)
 {
 #ifdef SYS_statx
     struct statx sx;
-    if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE, &sx) == 0) {
+    if (vs_sys(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE, &sx) == 0) {
         *mode = sx.stx_mode;
         *size = sx.stx_size;
         return 0;
@@ -578,7 +624,7 @@ static int fd_info(long fd, mode_t *mode, uint64_t *size)
 #if defined(SYS_fstat) && (defined(__x86_64__) || defined(__aarch64__))
     /* struct stat is the kernel's layout on these two. */
     struct stat st;
-    if (syscall(SYS_fstat, fd, &st) == 0) {
+    if (vs_sys(SYS_fstat, fd, &st) == 0) {
         *mode = st.st_mode;
         *size = (uint64_t)st.st_size;
         return 0;
@@ -593,7 +639,7 @@ static int read_all(long fd, uint8_t *buf, size_t size)
 {
     size_t have = 0;
     while (have < size) {
-        long n = syscall(SYS_pread64, fd, buf + have, size - have, (long)have);
+        long n = vs_sys(SYS_pread64, fd, buf + have, size - have, (long)have);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -612,7 +658,7 @@ static int load(const char *path, void *buf, size_t cap, struct vs_index *idx)
     if (path == NULL)
         return VS_EINVAL;
     /* O_NONBLOCK: a FIFO planted at the path must not block the constructor. */
-    long fd = syscall(SYS_openat, AT_FDCWD, path,
+    long fd = vs_sys(SYS_openat, AT_FDCWD, path,
                       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         int rc = errno == ENOENT || errno == ENOTDIR ? VS_ENOENT : errno == ELOOP ? VS_EPERM : VS_EIO;

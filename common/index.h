@@ -8,7 +8,8 @@
  * LD_PRELOAD constructor and inside hooks:
  *  1. libc only; no malloc, no stdio, no locale, no vs_fail: return codes.
  *  2. The file is opened with raw syscalls (openat, statx, pread, close
- *     through syscall(2)), so the shim's own open/stat/read hooks are never
+ *     through vs_sys, rawsys.h: not syscall(2), which the shim hooks), so
+ *     the shim's own open/stat/read hooks are never
  *     re-entered; errno is preserved.
  *  3. Nothing is read before vs_index_validate has bounded it: every offset
  *     and count lies inside the file, every string ends inside the string

@@ -116,9 +116,11 @@ static const struct entry table[] = {
 static const char nousersite_reason[] =
     "PYTHONNOUSERSITE: not set, so user site-packages (agent-writable) load";
 
-/* Benign NODE_OPTIONS flags; takes_value: may take the next token. */
+/* Benign NODE_OPTIONS flags; takes_value: may take the next token. The
+ * names are arrays, not pointers: no relocation each when the shim loads
+ * (this table alone pushed its relocated data onto a second page). */
 struct node_flag {
-    const char *name;
+    char name[sizeof "--disallow-code-generation-from-strings"];
     bool takes_value;
 };
 static const struct node_flag node_flags[] = {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *(*real_getenv)(const char *);
-static char *(*real_secure_getenv)(const char *);
+static char *(*real_getenv)(const char *) VS_HOT;
+static char *(*real_secure_getenv)(const char *) VS_HOT;
 
 /* Rule: the real lookup first (cheap, and NULL for every scrubbed name);
  * only a value found for a protected name is questioned. */

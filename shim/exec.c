@@ -25,6 +25,7 @@
 #include "shim.h"
 
 #include "childenv.h"
+#include "rawsys.h"
 #include "route.h"
 
 #include <alloca.h>
@@ -60,7 +61,7 @@ extern char **environ;
     typedef ret(*name##_fn) params;                                                \
     static name##_fn real_##name(void)                                             \
     {                                                                              \
-        static void *_Atomic slot;                                                 \
+        static void *_Atomic slot VS_HOT;                                          \
         return (name##_fn)vs_shim_real(&slot, #name);                              \
     }
 
@@ -76,11 +77,17 @@ DEFINE_REAL(int, system, (const char *))
 DEFINE_REAL(FILE *, popen, (const char *, const char *))
 DEFINE_REAL(int, pclose, (FILE *))
 
-/* Resolved up front, so that a hook running in a vfork child (or between
- * fork and exec) never enters dlsym, which locks and may allocate. A hook
- * called before this still resolves on first use. */
-__attribute__((constructor(102))) static void vs_exec_resolve(void)
+/* A hook running in a vfork child (or between fork and exec) must never
+ * enter dlsym, which locks and may allocate: these are resolved before any
+ * such child can exist (fork.c: vfork, clone, _Fork, fork's prepare
+ * handler, syscall(SYS_vfork/clone/clone3)), else on first use in an
+ * ordinary call. Where fork.c has no vfork trampoline, at start. */
+#ifndef VS_SHIM_VFORK_TRAMPOLINE
+__attribute__((constructor(102)))
+#endif
+void vs_exec_resolve(void)
 {
+    (void)vs_shim_self_path();
     (void)real_execve();
     (void)real_execvpe();
     (void)real_fexecve();
@@ -123,10 +130,10 @@ static bool xpath(int dirfd, const char *path, bool empty_path, char *out, size_
 
 static bool kernel_honours_setid(const char *name)
 {
-    if (syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+    if (vs_sys(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
         return false;
     struct statfs fs;
-    if (syscall(SYS_statfs, name, &fs) == 0 && (fs.f_flags & ST_NOSUID))
+    if (vs_sys(SYS_statfs, name, &fs) == 0 && (fs.f_flags & ST_NOSUID))
         return false;
     return true;
 }
@@ -137,7 +144,7 @@ static void look(int dirfd, const char *path, int atflags, struct target *t)
     if (path == NULL)
         return;
     struct statx sx;
-    if (syscall(SYS_statx, dirfd, path, atflags | AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE | STATX_INO,
+    if (vs_sys(SYS_statx, dirfd, path, atflags | AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE | STATX_INO,
                 &sx) != 0)
         return;
     t->found = true;
@@ -154,8 +161,8 @@ static void look(int dirfd, const char *path, int atflags, struct target *t)
     bool caps = false;
     if (!setid) {
         long r = (atflags & AT_SYMLINK_NOFOLLOW)
-                     ? syscall(SYS_lgetxattr, name, "security.capability", NULL, 0)
-                     : syscall(SYS_getxattr, name, "security.capability", NULL, 0);
+                     ? vs_sys(SYS_lgetxattr, name, "security.capability", NULL, 0)
+                     : vs_sys(SYS_getxattr, name, "security.capability", NULL, 0);
         caps = r > 0;
     }
     t->privileged = (setid || caps) && kernel_honours_setid(name);
@@ -167,7 +174,7 @@ static void look(int dirfd, const char *path, int atflags, struct target *t)
 static bool read_shebang(int fd, char *interp, size_t cap, bool *has_arg)
 {
     char buf[256];
-    long n = syscall(SYS_pread64, fd, buf, sizeof buf - 1, 0);
+    long n = vs_sys(SYS_pread64, fd, buf, sizeof buf - 1, 0);
     if (n < 2 || buf[0] != '#' || buf[1] != '!')
         return false;
     buf[n] = '\0';
@@ -195,7 +202,7 @@ static int open_target(int dirfd, const char *path, int atflags, bool *owned)
     if ((atflags & AT_EMPTY_PATH) && path[0] == '\0')
         return dirfd;
     *owned = true;
-    return (int)syscall(SYS_openat, dirfd, path,
+    return (int)vs_sys(SYS_openat, dirfd, path,
                         O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
                             ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
 }
@@ -237,7 +244,7 @@ static void decide(int dirfd, const char *path, int atflags, char *const argv[],
     if (fd >= 0) {
         shebang = read_shebang(fd, interp, sizeof interp, &has_arg);
         if (owned)
-            syscall(SYS_close, fd);
+            vs_sys(SYS_close, fd);
     }
     if (shebang) {
         struct target it;
@@ -294,8 +301,8 @@ static bool search_path(const char *file, char *out, size_t cap)
             out[dl] = '/';
             memcpy(out + dl + 1, file, flen + 1);
             struct statx sx;
-            if (syscall(SYS_statx, AT_FDCWD, out, AT_STATX_SYNC_AS_STAT, STATX_TYPE, &sx) == 0 &&
-                S_ISREG(sx.stx_mode) && syscall(SYS_faccessat, AT_FDCWD, out, X_OK) == 0)
+            if (vs_sys(SYS_statx, AT_FDCWD, out, AT_STATX_SYNC_AS_STAT, STATX_TYPE, &sx) == 0 &&
+                S_ISREG(sx.stx_mode) && vs_sys(SYS_faccessat, AT_FDCWD, out, X_OK) == 0)
                 return true;
         }
         p += dlen;
@@ -322,7 +329,7 @@ static int child_env(char *const envp[], const struct decision *d, struct envbuf
 {
     struct vs_childenv_in in = {
         .envp = envp,
-        .shim_path = vs_shim.shim_path,
+        .shim_path = vs_shim_self_path(),
         .socket_path = vs_shim.socket_path,
         .idx = index_or_null(),
         .tool = d->tool,
@@ -676,6 +683,10 @@ static pthread_mutex_t popen_lock = PTHREAD_MUTEX_INITIALIZER;
  * child a locked mutex: hold both across fork, release them on both sides. */
 static void locks_prefork(void)
 {
+    /* A start-up running in another thread finishes before the fork: the
+     * child must not inherit it half done (vs_once, once.h). */
+    (void)vs_shim_ready();
+    vs_exec_resolve();
     (void)pthread_mutex_lock(&sys_lock);
     (void)pthread_mutex_lock(&popen_lock);
 }

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "grants.h"
 #include "proto.h"
+#include "rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +42,8 @@ extern char **environ;
 #define REGION_BYTES (VS_PROTO_MAX_FRAME + 4096)
 #define REPLY_BYTES (VS_PROTO_MAX_FRAME + 1)
 
-static const struct vs_index_tool *tool;
-static char *region;         /* "NAME=value\0" entries */
+static const struct vs_index_tool *tool VS_HOT;
+static char *region VS_HOT; /* "NAME=value\0" entries */
 static size_t region_used;
 static char **grown_environ; /* an environ we allocated, with room to append */
 static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,11 +88,11 @@ static void wipe_unmap(void *p, size_t len)
 static bool read_script(char *out, size_t cap)
 {
     char buf[4096];
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    int fd = (int)vs_sys(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
     ssize_t n = read(fd, buf, sizeof buf - 1);
-    (void)syscall(SYS_close, fd);
+    (void)vs_sys(SYS_close, fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
@@ -388,7 +389,7 @@ void vs_grants_fetch(char **startup)
         region = NULL;
         region_used = 0;
         vs_shim.nfiles = 0;
-        (void)syscall(SYS_close, fd);
+        (void)vs_sys(SYS_close, fd);
     } else {
         install(startup, entries, n);
         vs_shim.ngrants = n;
@@ -438,7 +439,7 @@ static int render(struct vs_shim_file *f)
     size_t dlen = 0;
     if (rc == 0)
         rc = vs_msg_get_bytes(&m, VS_F_FILE_DATA, &data, &dlen);
-    int fd = rc == 0 ? (int)syscall(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+    int fd = rc == 0 ? (int)vs_sys(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
     if (fd >= 0) {
         bool ok = fchmod(fd, 0600) == 0;
         for (size_t off = 0; ok && off < dlen;) {
@@ -448,7 +449,7 @@ static int render(struct vs_shim_file *f)
         }
         ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
         if (!ok) {
-            (void)syscall(SYS_close, fd);
+            (void)vs_sys(SYS_close, fd);
             fd = -1;
         }
     }
@@ -486,7 +487,7 @@ int vs_shim_managed_fd(const char *canon, int flags)
     /* A new open file description, so each open has its own offset. */
     char path[64];
     (void)snprintf(path, sizeof path, "/proc/self/fd/%d", f->memfd);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | (flags & O_CLOEXEC));
+    int fd = (int)vs_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | (flags & O_CLOEXEC));
     if (fd < 0)
         return -1;
     errno = saved;
@@ -508,10 +509,10 @@ void vs_grants_wipe(void)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
         if (still_ours(vs_shim.files[i].memfd, vs_shim.files[i].dev, vs_shim.files[i].ino))
-            (void)syscall(SYS_close, vs_shim.files[i].memfd);
+            (void)vs_sys(SYS_close, vs_shim.files[i].memfd);
     if (region != NULL)
         explicit_bzero(region, REGION_BYTES);
     if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))
-        (void)syscall(SYS_close, vs_shim.sock);
+        (void)vs_sys(SYS_close, vs_shim.sock);
     vs_shim.sock = -1;
 }

@@ -13,12 +13,13 @@
 #include "shim.h"
 
 #include "grants.h"
+#include "once.h"
 #include "paths.h"
+#include "rawsys.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,30 +34,30 @@ extern char **environ;
 
 /* Zero-initialised (.bss, not 74 KiB of .data read from the file): sock
  * becomes -1 in prepare(), before anything can use it. */
-struct vs_shim vs_shim;
+VS_HOT_STATE struct vs_shim vs_shim;
 _Thread_local int vs_shim_guard;
 
-static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
+static atomic_int prepare_once VS_HOT = VS_ONCE_INIT;
 /* The start-up environment's strings, after scrubbing: a getenv answer in
  * this range cannot be a protected name (see vs_shim_in_startup_env). */
-const char *vs_shim_startup_lo, *vs_shim_startup_hi;
-static volatile int prepared;
+VS_HOT const char *vs_shim_startup_lo, *vs_shim_startup_hi;
+static volatile int prepared VS_HOT;
 static _Thread_local int preparing;
 /* Small indexes are read into this buffer rather than mapped: cheaper per
  * process, and immune to the file being truncated under a mapping. */
-static unsigned char index_buf[64 * 1024] __attribute__((aligned(16)));
+static unsigned char index_buf[64 * 1024] VS_HOT_INDEX;
 /* vault-exec started this tool with its grants in the environment
  * (VAULTSHIM_MEDIATED=1): keep the tool's own names, fetch nothing. The
  * marker gives nothing to a process that sets it itself: protected values
  * never reach an agent's environment in the first place. */
-static bool mediated;
+static bool mediated VS_HOT;
 #define MEDIATED_MARKER "VAULTSHIM_MEDIATED=1"
 
 void vs_shim_say(const char *a, const char *b, const char *c)
 {
     const char *parts[] = {"vaultshim: ", a, b, c, "\n"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        if (parts[i] != NULL && syscall(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
+        if (parts[i] != NULL && vs_sys(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
             return;
 }
 
@@ -87,7 +88,7 @@ void *vs_shim_real(void *_Atomic *slot, const char *name)
 }
 
 /* The start-up argv, from our constructor (NULL when a hook ran first). */
-static char **startup_argv;
+static char **startup_argv VS_HOT;
 
 /* Is fn among argv[1..2]? binfmt_script and binfmt_misc run an interpreter
  * with the file execve was given there (after the interpreter's optional
@@ -100,6 +101,17 @@ static bool execfn_in_argv(const char *fn)
     return false;
 }
 
+/* stat(2) without our own stat hook (and its dlsym of the real stat). */
+static int raw_stat(const char *path, struct stat *st)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* struct stat is the kernel's layout on these two. */
+    return (int)vs_sys(SYS_newfstatat, AT_FDCWD, path, st, 0);
+#else
+    return stat(path, st);
+#endif
+}
+
 bool vs_shim_self_stat(struct stat *st)
 {
     /* AT_EXECFN, the absolute path execve was given, names our executable
@@ -110,9 +122,9 @@ bool vs_shim_self_stat(struct stat *st)
      * kernel's /proc/PID/exe: a file swapped under the path fails closed. */
     const char *fn = (const char *)getauxval(AT_EXECFN);
     if (fn != NULL && fn[0] == '/' && startup_argv != NULL && startup_argv[0] != NULL && !execfn_in_argv(fn) &&
-        stat(fn, st) == 0 && S_ISREG(st->st_mode))
+        raw_stat(fn, st) == 0 && S_ISREG(st->st_mode))
         return true;
-    return stat("/proc/self/exe", st) == 0;
+    return raw_stat("/proc/self/exe", st) == 0;
 }
 
 /* The environment entry's name length ("NAME=value" -> 4). */
@@ -152,27 +164,50 @@ static void scrub(char **env)
     env[out] = NULL;
 }
 
+/* entry starts with prefix; returns what follows, else NULL. A loop, not
+ * strncmp: the start-up then touches no libc page of its own. */
+static const char *after_prefix(const char *entry, const char *prefix)
+{
+    while (*prefix != '\0' && *entry == *prefix)
+        entry++, prefix++;
+    return *prefix == '\0' ? entry : NULL;
+}
+
 static void find_socket(void)
 {
     /* Read VAULT_SOCKET from environ directly: our getenv hook must not run
      * while we are still preparing. */
-    const char *value = NULL;
+    const char *value = NULL, *v;
     for (char **e = environ; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, "VAULT_SOCKET=", 13) == 0)
-            value = *e + 13;
-    size_t n = value != NULL ? strlen(value) : 0;
-    if (value != NULL && value[0] == '/' && n < sizeof vs_shim.socket_path)
-        memcpy(vs_shim.socket_path, value, n + 1);
-    else if (vs_socket_path(vs_shim.socket_path, sizeof vs_shim.socket_path) != 0)
+        if ((v = after_prefix(*e, "VAULT_SOCKET=")) != NULL)
+            value = v;
+    size_t n = 0;
+    while (value != NULL && n < sizeof vs_shim.socket_path && value[n] != '\0')
+        n++;
+    if (value != NULL && value[0] == '/' && n < sizeof vs_shim.socket_path) {
+        for (size_t i = 0; i <= n; i++) /* with its NUL */
+            vs_shim.socket_path[i] = value[i];
+    } else if (vs_socket_path(vs_shim.socket_path, sizeof vs_shim.socket_path) != 0) {
         vs_shim.socket_path[0] = '\0';
+    }
 }
 
-static void find_self(void)
+/* dladdr scans symbols (3k instructions): only a process that starts a
+ * program needs the answer, so it is looked up then, not at start. */
+static const char *_Atomic self_path;
+
+const char *vs_shim_self_path(void)
 {
+    const char *path = atomic_load_explicit(&self_path, memory_order_acquire);
+    if (path != NULL)
+        return path;
     Dl_info info;
+    path = "";
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
-        strlen(info.dli_fname) < sizeof vs_shim.shim_path)
-        memcpy(vs_shim.shim_path, info.dli_fname, strlen(info.dli_fname) + 1);
+        strnlen(info.dli_fname, PATH_MAX) < PATH_MAX)
+        path = info.dli_fname;
+    atomic_store_explicit(&self_path, path, memory_order_release);
+    return path;
 }
 
 /* Our executable's path serves a tool only (its node check, its messages):
@@ -202,7 +237,6 @@ static void prepare(void)
     for (char **e = environ; e != NULL && *e != NULL; e++)
         if (strcmp(*e, MEDIATED_MARKER) == 0)
             mediated = true;
-    find_self();
     map_index();
     vs_grants_identify(); /* sets is_tool from the exe (and script) */
     if (vs_shim.is_tool)
@@ -219,8 +253,7 @@ bool vs_shim_ready(void)
         return true;
     if (preparing)
         return false;
-    if (pthread_once(&prepare_once, prepare) != 0)
-        return false;
+    vs_once(&prepare_once, prepare);
     return prepared != 0;
 }
 

@@ -32,6 +32,8 @@
  */
 #include "shim.h"
 
+#include "rawsys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -174,7 +176,7 @@ static void proc_fd_path(char *out, int fd)
 static long raw_openat(int dirfd, const char *path, int flags)
 {
     vs_shim_guard++;
-    long fd = syscall(SYS_openat, dirfd, path, flags, 0);
+    long fd = vs_sys(SYS_openat, dirfd, path, flags, 0);
     vs_shim_guard--;
     return fd;
 }

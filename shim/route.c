@@ -2,6 +2,7 @@
 #include "route.h"
 
 #include "shim.h"
+#include "rawsys.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,22 +17,23 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool executable(const char *path)
 {
     struct statx sx;
-    return syscall(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
+    return vs_sys(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
            S_ISREG(sx.stx_mode) && (sx.stx_mode & S_IXUSR) != 0;
 }
 
 static void find_exe(void)
 {
-    const char *slash = strrchr(vs_shim.shim_path, '/');
+    const char *shim_path = vs_shim_self_path();
+    const char *slash = strrchr(shim_path, '/');
     if (slash == NULL)
         return;
-    size_t dir = (size_t)(slash - vs_shim.shim_path);
+    size_t dir = (size_t)(slash - shim_path);
     static const char *const places[] = {"/vault-exec", "/../../bin/vault-exec"};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         size_t n = strlen(places[i]);
         if (dir + n + 1 > sizeof exe)
             continue;
-        memcpy(exe, vs_shim.shim_path, dir);
+        memcpy(exe, shim_path, dir);
         memcpy(exe + dir, places[i], n + 1);
         if (executable(exe))
             return;

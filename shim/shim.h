@@ -36,6 +36,15 @@
 #include <sys/un.h>
 
 #define VS_EXPORT __attribute__((visibility("default")))
+/* State every process touches at start or in common hooks, kept off the
+ * pages each file's .bss would spread it over (a page fault each): the
+ * small variables go to .data (VS_HOT: the page the loader already dirties
+ * where .data meets .bss), and struct vs_shim (its hot fields last) is
+ * followed by the index buffer, so that together they start on one page.
+ * The shim is linked with --sort-section=name to keep that order. */
+#define VS_HOT __attribute__((section(".data.vs_hot")))
+#define VS_HOT_INDEX __attribute__((section(".bss.vs_2index"), aligned(16)))
+#define VS_HOT_STATE __attribute__((section(".bss.vs_1state")))
 #define VS_SHIM_MAX_FILES 16
 #define VS_SHIM_MAX_GRANTS 64
 
@@ -46,22 +55,23 @@ struct vs_shim_file {
     ino_t ino;           /* (closefrom) and the number become another file */
 };
 
+/* Field order: the large per-tool arrays first, what every process's
+ * start touches last (next to the index buffer that follows vs_shim). */
 struct vs_shim {
-    bool have_index;
-    struct vs_index index;
-    bool is_tool;        /* the index lists this executable */
-    bool granted;        /* vaultd confirmed grants for this process */
-    size_t ngrants;
-    char *grant_entries[VS_SHIM_MAX_GRANTS]; /* "NAME=value" in locked pages */
-    size_t nfiles;
     struct vs_shim_file files[VS_SHIM_MAX_FILES];
+    char *grant_entries[VS_SHIM_MAX_GRANTS]; /* "NAME=value" in locked pages */
+    char exe_path[PATH_MAX];
+    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    size_t ngrants;
+    size_t nfiles;
+    const char *tool_name;    /* from the index, for the one stderr line */
     int sock;            /* kept for RENDER_FILE; -1 */
     dev_t sock_dev;      /* its identity, checked before each use */
     ino_t sock_ino;
-    char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char shim_path[PATH_MAX]; /* our own .so, for children's LD_PRELOAD */
-    char exe_path[PATH_MAX];
-    const char *tool_name;    /* from the index, for the one stderr line */
+    struct vs_index index;
+    bool have_index;
+    bool is_tool;        /* the index lists this executable */
+    bool granted;        /* vaultd confirmed grants for this process */
 };
 
 extern struct vs_shim vs_shim;
@@ -87,6 +97,19 @@ static inline bool vs_shim_in_startup_env(const char *value)
     return value >= vs_shim_startup_lo && value < vs_shim_startup_hi;
 }
 
+/* Our own .so, for children's LD_PRELOAD: the loader's name for us
+ * (dladdr), which lives as long as we do; "" when unknown. Found on first
+ * need (vs_exec_resolve asks before any child sharing our memory exists). */
+const char *vs_shim_self_path(void);
+
+/* The exec family's real functions resolved (exec.c), before a child that
+ * shares our memory or our locks' state could need them (fork.c).
+ * Idempotent, cheap once done. */
+void vs_exec_resolve(void);
+#if defined(__x86_64__)
+#define VS_SHIM_VFORK_TRAMPOLINE 1 /* fork.c hooks vfork and clone */
+#endif
+
 /* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
  * (a circular reference would recurse forever). */
 void *vs_shim_next(const char *name);
@@ -97,7 +120,7 @@ void *vs_shim_next(const char *name);
 void *vs_shim_real(void *_Atomic *slot, const char *name);
 #define REAL(type, name)                                                                      \
     ({                                                                                        \
-        static void *_Atomic slot_;                                                           \
+        static void *_Atomic slot_ VS_HOT;                                                    \
         (type) vs_shim_real(&slot_, #name);                                                   \
     })
 

@@ -240,6 +240,8 @@ VS_EXPORT long syscall(long number, ...)
         a[i] = va_arg(ap, long);
     va_end(ap);
     syscall_fn next = REAL(syscall_fn, syscall);
+    if (number == SYS_vfork || number == SYS_clone || number == SYS_clone3)
+        vs_exec_resolve(); /* the child may share our memory (fork.c) */
     if ((number == SYS_statx || number == SYS_newfstatat || number == SYS_openat) &&
         vs_shim_guard == 0) {
         char canon[PATH_MAX];
