@@ -8,6 +8,7 @@
  * this process, which becomes CMD) and its id goes down as VAULT_SESSION. */
 #include "vaultctl.h"
 #include "ctl_life.h"
+#include "run_ping.h"
 
 #include "client.h"
 #include "error.h"
@@ -74,22 +75,18 @@ int cmd_run(struct ctl *c)
     if (c->socket != NULL ? (size_t)snprintf(sock, sizeof sock, "%s", c->socket) >= sizeof sock
                           : vs_socket_path(sock, sizeof sock) != 0)
         return ctl_say(c, CTL_ERROR, "socket path too long");
-    /* A PING round trip, not a bare connect: connect() succeeds as soon as
-     * the kernel queues the connection, also when vaultd is hung or cannot
-     * inspect us (a container vaultd without its capabilities), and the
-     * agent would then start with tools that silently get nothing. */
-    int fd = vs_client_connect(sock);
-    uint8_t reply[512];
-    struct vs_msg m;
-    int answered = fd >= 0 ? vs_client_simple(fd, VS_OP_PING, reply, sizeof reply, &m) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (answered != 0 || m.op != VS_OP_OK)
+    /* vaultd must answer a PING before the command starts (run_ping.h).
+     * It is sent first and its answer read last: vaultd inspects us while
+     * we find the shim and build the environment. */
+    int ping = run_ping_send(sock);
+    if (ping < 0)
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
     char shim[PATH_MAX];
     int rc = find_shim(shim, sizeof shim);
-    if (rc != 0)
+    if (rc != 0) {
+        close(ping);
         return ctl_fail(c, rc);
+    }
 
     /* The index names what is protected; without it, the well-known list. */
     static unsigned char index_buf[256 * 1024];
@@ -98,13 +95,31 @@ int cmd_run(struct ctl *c)
     bool have_index = vs_index_path(sock, index_path, sizeof index_path) == 0 &&
                       vs_index_load(index_path, index_buf, sizeof index_buf, &idx) == 0;
 
+    /* The caller's environment minus what we set and what is protected,
+     * after room for our own entries (LD_PRELOAD, VAULT_SOCKET, VAULT_AGENT,
+     * VAULT_SESSION). */
+    enum { OURS = 4 };
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
-    char **env = calloc(n + 5, sizeof *env);
-    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
-    if (env == NULL)
+    char **env = calloc(n + OURS + 1, sizeof *env);
+    if (env == NULL) {
+        close(ping);
         return ctl_fail(c, vs_fail(VS_ENOMEM, "out of memory"));
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = environ[i];
+        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") || named(e, "VAULT_SESSION") ||
+            vs_index_entry_protected(have_index ? &idx : NULL, e))
+            continue;
+        env[OURS + kept++] = environ[i];
+    }
+    if (run_ping_wait(ping) != 0) {
+        free(env);
+        return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
+    }
+    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
     (void)snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
     (void)snprintf(socket_entry, sizeof socket_entry, "VAULT_SOCKET=%s", sock);
     size_t k = 0;
@@ -122,14 +137,8 @@ int cmd_run(struct ctl *c)
         (void)snprintf(session_entry, sizeof session_entry, "VAULT_SESSION=%s", id);
         env[k++] = session_entry;
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *e = environ[i];
-        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") || named(e, "VAULT_SESSION") ||
-            vs_index_entry_protected(have_index ? &idx : NULL, e))
-            continue;
-        env[k++] = environ[i];
-    }
-    env[k] = NULL;
+    memmove(env + k, env + OURS, kept * sizeof *env);
+    env[k + kept] = NULL;
     ctl_restore_limits(); /* the agent gets the limits we were started with */
     execvpe(c->argv[0], c->argv, env);
     int saved = errno;
