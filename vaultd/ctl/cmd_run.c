@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -46,10 +47,26 @@ static int find_shim(char *out, size_t cap)
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         char candidate[PATH_MAX + 64];
         (void)snprintf(candidate, sizeof candidate, "%s%s", self, places[i]);
+        /* The kernel's name for our executable is canonical already, so a
+         * plain file beside it needs no realpath (a readlink per folder). */
+        struct stat st;
+        if (i == 0 && lstat(candidate, &st) == 0 && S_ISREG(st.st_mode))
+            return (size_t)snprintf(out, cap, "%s", candidate) < cap ? 0 : VS_ETOOBIG;
         if (realpath(candidate, out) != NULL && strlen(out) < cap)
             return 0;
     }
     return vs_fail(VS_ENOENT, SHIM_NAME " not found (set VAULTSHIM_LIB)");
+}
+
+/* The command's environment: in usual_env unless it has more entries. No
+ * malloc for a usual one: its first call costs three system calls
+ * (getrandom, brk, brk) on the launcher's path. */
+static char *usual_env[512];
+
+static void env_free(char **env)
+{
+    if (env != usual_env)
+        free(env);
 }
 
 static bool agent_ok(const char *agent)
@@ -102,7 +119,7 @@ int cmd_run(struct ctl *c)
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
-    char **env = calloc(n + OURS + 1, sizeof *env);
+    char **env = n + OURS + 1 <= sizeof usual_env / sizeof usual_env[0] ? usual_env : calloc(n + OURS + 1, sizeof *env);
     if (env == NULL) {
         close(ping);
         return ctl_fail(c, vs_fail(VS_ENOMEM, "out of memory"));
@@ -116,7 +133,7 @@ int cmd_run(struct ctl *c)
         env[OURS + kept++] = environ[i];
     }
     if (run_ping_wait(ping) != 0) {
-        free(env);
+        env_free(env);
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
     }
     static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
@@ -131,7 +148,7 @@ int cmd_run(struct ctl *c)
         char id[64];
         struct ctl_req req = {.agent = c->agent};
         if ((rc = ctl_request(c, VS_OP_SESSION_OPEN, &req, id, sizeof id)) != 0) {
-            free(env);
+            env_free(env);
             return ctl_fail(c, rc);
         }
         (void)snprintf(session_entry, sizeof session_entry, "VAULT_SESSION=%s", id);
@@ -143,6 +160,6 @@ int cmd_run(struct ctl *c)
     execvpe(c->argv[0], c->argv, env);
     int saved = errno;
     fprintf(stderr, "vaultctl: run: %s: %s\n", c->argv[0], strerror(saved));
-    free(env);
+    env_free(env);
     return saved == ENOENT ? 127 : 126;
 }
