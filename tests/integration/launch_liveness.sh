@@ -96,6 +96,49 @@ check "a listener that closes unanswered: vaultctl run refuses" refused "$V" run
 check "... and vault-run" refused "$RUN" --socket "$C"
 kill "$closer" 2>/dev/null; wait "$closer" 2>/dev/null
 
+# --- --agent: the session request shares the PING's connection. A server
+# that answers the PING and then refuses the session, drops the connection
+# or says nothing: one line each, the command not run.
+A=$VS_TMP/agentsrv.sock
+python3 - "$A" <<'PY' &
+import socket, struct, sys, time
+def frame(op, fields=(), rid=1):
+    body = b"".join(struct.pack("<HI", t, len(v)) + v for t, v in fields)
+    return struct.pack("<BBHI", 1, op, 0, rid) + body
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(8); s.settimeout(60)
+for mode in ("refuse", "drop", "silent"):
+    c, _ = s.accept()
+    c.settimeout(10)
+    ping = c.recv(65536)
+    c.send(frame(0x80, (), struct.unpack("<I", ping[4:8])[0]))
+    req = c.recv(65536)
+    rid = struct.unpack("<I", req[4:8])[0]
+    if mode == "refuse":
+        c.send(frame(0x81, ((5, struct.pack("<I", 16)), (6, b"no sessions today")), rid))
+    elif mode == "silent":
+        time.sleep(8)
+    c.close()
+PY
+agentsrv=$!
+vs_add_cleanup "kill $agentsrv 2>/dev/null"
+for _ in $(seq 1 100); do [ -S "$A" ] && break; sleep 0.05; done
+# said LINE LAUNCHER...: exit 1, exactly LINE on stderr, the command not run.
+said() {
+    local want=$1; shift
+    rm -f "$VS_TMP/ran"
+    run timeout 15 "$@" -- touch "$VS_TMP/ran"; local rc=$?
+    [ "$rc" = 1 ] && [ "$(cat "$VS_TMP/err")" = "$want" ] && [ ! -e "$VS_TMP/ran" ] ||
+        { diag "exit $rc: $(head -c 300 "$VS_TMP/err")"; return 1; }
+}
+check "--agent, the session refused after the PING: vaultd's reason, one line" \
+    said "vaultctl: run: no sessions today" "$V" run --socket "$A" --agent x
+check "--agent, the connection dropped after the PING: one line" \
+    said "vaultctl: run: vaultd at $A closed the connection" "$V" run --socket "$A" --agent x
+check "--agent, no answer to the session request: one line after the bound" \
+    said "vaultctl: run: vaultd at $A did not answer the session request in time" "$V" run --socket "$A" --agent x
+kill "$agentsrv" 2>/dev/null; wait "$agentsrv" 2>/dev/null
+
 # --- crashed: killed, its socket file left behind
 S=$VAULT_SOCKET
 kill -KILL "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null

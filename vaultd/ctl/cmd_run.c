@@ -7,7 +7,6 @@
  * opens a session first (SESSION_OPEN: it records the agent, the start and
  * this process, which becomes CMD) and its id goes down as VAULT_SESSION. */
 #include "vaultctl.h"
-#include "ctl_life.h"
 #include "run_ping.h"
 
 #include "client.h"
@@ -92,10 +91,11 @@ int cmd_run(struct ctl *c)
     if (c->socket != NULL ? (size_t)snprintf(sock, sizeof sock, "%s", c->socket) >= sizeof sock
                           : vs_socket_path(sock, sizeof sock) != 0)
         return ctl_say(c, CTL_ERROR, "socket path too long");
-    /* vaultd must answer a PING before the command starts (run_ping.h).
-     * It is sent first and its answer read last: vaultd inspects us while
-     * we find the shim and build the environment. */
-    int ping = run_ping_send(sock);
+    /* vaultd must answer a PING (and open the session) before the command
+     * starts (run_ping.h). The requests go first and the answers are read
+     * last: vaultd inspects us while we find the shim and build the
+     * environment. */
+    int ping = run_ping_send(sock, c->agent);
     if (ping < 0)
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
     char shim[PATH_MAX];
@@ -133,6 +133,7 @@ int cmd_run(struct ctl *c)
         env[OURS + kept++] = environ[i];
     }
     if (run_ping_wait(ping) != 0) {
+        close(ping);
         env_free(env);
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
     }
@@ -143,17 +144,19 @@ int cmd_run(struct ctl *c)
     env[k++] = preload;
     env[k++] = socket_entry;
     if (c->agent != NULL) {
-        (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
-        env[k++] = agent_entry;
         char id[64];
-        struct ctl_req req = {.agent = c->agent};
-        if ((rc = ctl_request(c, VS_OP_SESSION_OPEN, &req, id, sizeof id)) != 0) {
+        rc = run_session_wait(ping, sock, id, sizeof id);
+        if (rc != 0) {
+            close(ping);
             env_free(env);
             return ctl_fail(c, rc);
         }
+        (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
         (void)snprintf(session_entry, sizeof session_entry, "VAULT_SESSION=%s", id);
+        env[k++] = agent_entry;
         env[k++] = session_entry;
     }
+    close(ping);
     memmove(env + k, env + OURS, kept * sizeof *env);
     env[k + kept] = NULL;
     ctl_restore_limits(); /* the agent gets the limits we were started with */

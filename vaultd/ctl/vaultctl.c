@@ -334,11 +334,10 @@ int vaultctl_main(int argc, char **argv)
         fprintf(stderr, "usage: vaultctl %s\n", cmd->usage);
         return CTL_USAGE;
     }
-    /* `run` without --agent holds no passphrase, key or value and uses no
-     * libsodium: it skips the hardening (undone by its exec anyway) and
-     * sodium_init on the launcher's path. --agent's session request is made
-     * in sodium_malloc'd memory. */
-    if ((cmd->run != cmd_run || c.agent != NULL) && (rc = harden_process()) != 0)
+    /* `run` holds no passphrase, key or value and uses no libsodium: it
+     * skips the hardening (undone by its exec anyway) and sodium_init on the
+     * launcher's path. */
+    if (cmd->run != cmd_run && (rc = harden_process()) != 0)
         return ctl_fail(&c, rc);
     /* run needs no vault folder: no password-database look-up (nsswitch,
      * /etc/passwd) on the launcher's path. */
