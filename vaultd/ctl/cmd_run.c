@@ -9,9 +9,7 @@
 #include "vaultctl.h"
 #include "run_ping.h"
 
-#include "client.h"
 #include "error.h"
-#include "proto.h"
 #include "index.h"
 #include "paths.h"
 
