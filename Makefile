@@ -81,8 +81,20 @@ $(eval $(call static_lib,$(LIBCTL),$(CTL_SRC)))
 $(eval $(call static_lib,$(LIBDAEMON),$(DAEMON_SRC)))
 $(eval $(call static_lib,$(LIBEXEC),$(EXEC_SRC)))
 
+# vaultctl is also the launcher (vaultctl run, vault-run), paid once per
+# agent start: libsodium and libconfig are linked into it from their static
+# archives when those are installed, which spares the dynamic loader two
+# libraries and about 190 symbol bindings (docs/launchers.md). The cost: a
+# libsodium update reaches vaultctl at its next build (vaultd and vault-exec
+# load the shared library). CTL_STATIC=0 links vaultctl like the others.
+CTL_STATIC ?= 1
+CTL_ARCHIVES := $(if $(filter 1,$(CTL_STATIC)),$(shell for a in libsodium.a libconfig.a; do \
+    [ -f "$$($(CC) -print-file-name=$$a)" ] || exit 0; done; echo yes))
+CTL_STATIC_LIBS := -Wl,-Bstatic $(PKG_LIBS) -Wl,-Bdynamic -pthread
+CTL_LIBS := $(if $(CTL_ARCHIVES),$(CTL_STATIC_LIBS),$(PKG_LIBS))
+
 $(BUILD)/vaultctl: $(call obj,vaultd/ctl/main.c) $(VS_LIBS)
-	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(CTL_LIBS)
 
 $(BUILD)/vaultd: $(call obj,vaultd/daemon/main.c) $(VS_LIBS)
 	$(CC) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)

@@ -8,6 +8,12 @@ bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-m
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
 
+# The launchers in stable measures (instructions, system calls, page faults)
+# and interleaved wall time; OLD=path/to/vaultctl compares an older one.
+.PHONY: bench-launchers
+bench-launchers: all $(BENCH_DIR)/vsbench
+	@VS_BUILD=$(abspath $(BUILD)) tests/bench/launchers.sh $(OLD)
+
 # 16 clients x 100,000 grants (LOAD_CLIENTS, LOAD_PER_CLIENT): latency
 # percentiles, vaultd's RSS and fds before and after.
 bench-load: all $(BENCH_DIR)/vsbench

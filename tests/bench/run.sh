@@ -23,7 +23,7 @@ V=$B/vaultctl
 RESULTS=$OUT/results.txt
 Q=${VS_BENCH_QUICK:-}
 # iteration counts (quick: a smoke run of the same code paths)
-N_EXEC=2000 R_BASH=5 R_MICRO=7 R_PROC=200 R_RUN=30 R_GIT=3 R_MAKE=3 M_GRANT=2000
+N_EXEC=2000 R_BASH=5 R_MICRO=7 R_PROC=200 R_RUN=200 R_GIT=3 R_MAKE=3 M_GRANT=2000
 [ -n "$Q" ] && { N_EXEC=100; R_BASH=1; R_MICRO=1; R_PROC=10; R_RUN=3; R_GIT=1; R_MAKE=1; M_GRANT=100; }
 
 TMP=$(mktemp -d /tmp/vs-bench.XXXXXX)

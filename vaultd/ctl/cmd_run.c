@@ -7,11 +7,9 @@
  * opens a session first (SESSION_OPEN: it records the agent, the start and
  * this process, which becomes CMD) and its id goes down as VAULT_SESSION. */
 #include "vaultctl.h"
-#include "ctl_life.h"
+#include "run_ping.h"
 
-#include "client.h"
 #include "error.h"
-#include "proto.h"
 #include "index.h"
 #include "paths.h"
 
@@ -19,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -45,10 +44,26 @@ static int find_shim(char *out, size_t cap)
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         char candidate[PATH_MAX + 64];
         (void)snprintf(candidate, sizeof candidate, "%s%s", self, places[i]);
+        /* The kernel's name for our executable is canonical already, so a
+         * plain file beside it needs no realpath (a readlink per folder). */
+        struct stat st;
+        if (i == 0 && lstat(candidate, &st) == 0 && S_ISREG(st.st_mode))
+            return (size_t)snprintf(out, cap, "%s", candidate) < cap ? 0 : VS_ETOOBIG;
         if (realpath(candidate, out) != NULL && strlen(out) < cap)
             return 0;
     }
     return vs_fail(VS_ENOENT, SHIM_NAME " not found (set VAULTSHIM_LIB)");
+}
+
+/* The command's environment: in usual_env unless it has more entries. No
+ * malloc for a usual one: its first call costs three system calls
+ * (getrandom, brk, brk) on the launcher's path. */
+static char *usual_env[512];
+
+static void env_free(char **env)
+{
+    if (env != usual_env)
+        free(env);
 }
 
 static bool agent_ok(const char *agent)
@@ -74,22 +89,19 @@ int cmd_run(struct ctl *c)
     if (c->socket != NULL ? (size_t)snprintf(sock, sizeof sock, "%s", c->socket) >= sizeof sock
                           : vs_socket_path(sock, sizeof sock) != 0)
         return ctl_say(c, CTL_ERROR, "socket path too long");
-    /* A PING round trip, not a bare connect: connect() succeeds as soon as
-     * the kernel queues the connection, also when vaultd is hung or cannot
-     * inspect us (a container vaultd without its capabilities), and the
-     * agent would then start with tools that silently get nothing. */
-    int fd = vs_client_connect(sock);
-    uint8_t reply[512];
-    struct vs_msg m;
-    int answered = fd >= 0 ? vs_client_simple(fd, VS_OP_PING, reply, sizeof reply, &m) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (answered != 0 || m.op != VS_OP_OK)
+    /* vaultd must answer a PING (and open the session) before the command
+     * starts (run_ping.h). The requests go first and the answers are read
+     * last: vaultd inspects us while we find the shim and build the
+     * environment. */
+    int ping = run_ping_send(sock, c->agent);
+    if (ping < 0)
         return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
     char shim[PATH_MAX];
     int rc = find_shim(shim, sizeof shim);
-    if (rc != 0)
+    if (rc != 0) {
+        close(ping);
         return ctl_fail(c, rc);
+    }
 
     /* The index names what is protected; without it, the well-known list. */
     static unsigned char index_buf[256 * 1024];
@@ -98,42 +110,57 @@ int cmd_run(struct ctl *c)
     bool have_index = vs_index_path(sock, index_path, sizeof index_path) == 0 &&
                       vs_index_load(index_path, index_buf, sizeof index_buf, &idx) == 0;
 
+    /* The caller's environment minus what we set and what is protected,
+     * after room for our own entries (LD_PRELOAD, VAULT_SOCKET, VAULT_AGENT,
+     * VAULT_SESSION). */
+    enum { OURS = 4 };
     size_t n = 0;
     while (environ[n] != NULL)
         n++;
-    char **env = calloc(n + 5, sizeof *env);
-    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
-    if (env == NULL)
+    char **env = n + OURS + 1 <= sizeof usual_env / sizeof usual_env[0] ? usual_env : calloc(n + OURS + 1, sizeof *env);
+    if (env == NULL) {
+        close(ping);
         return ctl_fail(c, vs_fail(VS_ENOMEM, "out of memory"));
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = environ[i];
+        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") || named(e, "VAULT_SESSION") ||
+            vs_index_entry_protected(have_index ? &idx : NULL, e))
+            continue;
+        env[OURS + kept++] = environ[i];
+    }
+    if (run_ping_wait(ping) != 0) {
+        close(ping);
+        env_free(env);
+        return ctl_say(c, CTL_ERROR, "vaultd not answering at %s", sock);
+    }
+    static char preload[PATH_MAX + 16], socket_entry[160], agent_entry[96], session_entry[96];
     (void)snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
     (void)snprintf(socket_entry, sizeof socket_entry, "VAULT_SOCKET=%s", sock);
     size_t k = 0;
     env[k++] = preload;
     env[k++] = socket_entry;
     if (c->agent != NULL) {
-        (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
-        env[k++] = agent_entry;
         char id[64];
-        struct ctl_req req = {.agent = c->agent};
-        if ((rc = ctl_request(c, VS_OP_SESSION_OPEN, &req, id, sizeof id)) != 0) {
-            free(env);
+        rc = run_session_wait(ping, sock, id, sizeof id);
+        if (rc != 0) {
+            close(ping);
+            env_free(env);
             return ctl_fail(c, rc);
         }
+        (void)snprintf(agent_entry, sizeof agent_entry, "VAULT_AGENT=%s", c->agent);
         (void)snprintf(session_entry, sizeof session_entry, "VAULT_SESSION=%s", id);
+        env[k++] = agent_entry;
         env[k++] = session_entry;
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *e = environ[i];
-        if (named(e, "LD_PRELOAD") || named(e, "VAULT_SOCKET") || named(e, "VAULT_AGENT") || named(e, "VAULT_SESSION") ||
-            vs_index_entry_protected(have_index ? &idx : NULL, e))
-            continue;
-        env[k++] = environ[i];
-    }
-    env[k] = NULL;
+    close(ping);
+    memmove(env + k, env + OURS, kept * sizeof *env);
+    env[k + kept] = NULL;
     ctl_restore_limits(); /* the agent gets the limits we were started with */
     execvpe(c->argv[0], c->argv, env);
     int saved = errno;
     fprintf(stderr, "vaultctl: run: %s: %s\n", c->argv[0], strerror(saved));
-    free(env);
+    env_free(env);
     return saved == ENOENT ? 127 : 126;
 }

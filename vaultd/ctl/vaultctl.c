@@ -284,9 +284,7 @@ static int harden_process(void)
 int vaultctl_main(int argc, char **argv)
 {
     struct ctl c = {.cmd = "vaultctl", .passphrase_fd = -1};
-    int rc = harden_process();
-    if (rc != 0)
-        return ctl_fail(&c, rc);
+    int rc;
     /* Find the command word: the first argument that is not an option or
      * an option's separate value. */
     const struct command *cmd = NULL;
@@ -336,6 +334,11 @@ int vaultctl_main(int argc, char **argv)
         fprintf(stderr, "usage: vaultctl %s\n", cmd->usage);
         return CTL_USAGE;
     }
+    /* `run` holds no passphrase, key or value and uses no libsodium: it
+     * skips the hardening (undone by its exec anyway) and sodium_init on the
+     * launcher's path. */
+    if (cmd->run != cmd_run && (rc = harden_process()) != 0)
+        return ctl_fail(&c, rc);
     /* run needs no vault folder: no password-database look-up (nsswitch,
      * /etc/passwd) on the launcher's path. */
     if (c.home[0] == '\0' && strcmp(cmd->name, "run") != 0 &&
