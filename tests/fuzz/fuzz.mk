@@ -61,7 +61,7 @@ VALGRIND ?= valgrind
 VALGRIND_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
                   --show-leak-kinds=definite --track-origins=yes --num-callers=30
 VALGRIND_INTEGRATION ?= 1
-# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9" runs those integration
+# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9 e2e/flows" runs those
 # scripts only (default: every suite through tests/run). Under memcheck a
 # vaultctl run takes about a second: the long loops are cut down.
 VALGRIND_SCRIPTS ?=
@@ -69,8 +69,9 @@ VALGRIND_UNIT ?= 1
 VALGRIND_KILL_OPS ?= 40
 VALGRIND_LOAD_GRANTS ?= 50
 VALGRIND_SHIM_CHAIN ?= 100
-# valgrind 3.19 (Debian 12) does not know pidfd_send_signal (syscall 424),
-# which the peer checks use: test_peer fails under it for that reason only.
+# test_peer tests the peer checks against real processes: valgrind 3.19
+# (Debian 12) knows neither pidfd_send_signal nor pidfd_open, and cannot
+# exec a memfd (its memfd_exe case), after which the later cases fail too.
 VALGRIND_SKIP ?= test_peer
 VG_DIR := $(BUILD)/valgrind
 
