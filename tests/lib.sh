@@ -173,7 +173,7 @@ vs_start_vaultd() {
     if [ -n "${VS_VALGRIND:-}" ]; then
         wrap=(env LD_PRELOAD="$VS_VALGRIND/vg-pidfd.so" "$(vs_valgrind_bin)" --quiet --leak-check=full
               --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30
-              --log-file="$VS_VALGRIND/vaultd.%p.log")
+              --log-file="$VS_VALGRIND/vaultd.%p.$(date +%s%N).log") # pids wrap in a run
         tries=600
     fi
     "${wrap[@]}" "$VS_BUILD/vaultd" --config "$policy" --socket "$VAULT_SOCKET" "$@" 2>>"$VS_TMP/vaultd.log" &
