@@ -61,7 +61,7 @@ VALGRIND ?= valgrind
 VALGRIND_FLAGS ?= --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
                   --show-leak-kinds=definite --track-origins=yes --num-callers=30
 VALGRIND_INTEGRATION ?= 1
-# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9" runs those integration
+# VALGRIND_SCRIPTS="vaultctl_basic crash_kill9 e2e/flows" runs those
 # scripts only (default: every suite through tests/run). Under memcheck a
 # vaultctl run takes about a second: the long loops are cut down.
 VALGRIND_SCRIPTS ?=
@@ -69,53 +69,24 @@ VALGRIND_UNIT ?= 1
 VALGRIND_KILL_OPS ?= 40
 VALGRIND_LOAD_GRANTS ?= 50
 VALGRIND_SHIM_CHAIN ?= 100
-# valgrind 3.19 (Debian 12) does not know pidfd_send_signal (syscall 424),
-# which the peer checks use: test_peer fails under it for that reason only.
+# test_peer tests the peer checks against real processes: valgrind 3.19
+# (Debian 12) knows neither pidfd_send_signal nor pidfd_open, and cannot
+# exec a memfd (its memfd_exe case), after which the later cases fail too.
 VALGRIND_SKIP ?= test_peer
 VG_DIR := $(BUILD)/valgrind
 
-# The integration suites see a shadow build folder: every entry links to the
-# real one, but vaultctl is a wrapper that runs the real one under valgrind,
-# logging to $(VG_DIR)/logs/vaultctl.PID.log with its exit status replaced by
-# 99 on a memcheck error. vaultd runs under memcheck too (VS_VALGRIND: every
-# vs_start_vaultd of tests/lib.sh; logs vaultd.PID.log). A log holding any
-# "==PID==" line (an error or a definite leak; --quiet prints nothing else)
-# counts as a failure. The shim and the helpers run as they are.
+# The runs are tests/run-valgrind's (docs/valgrind.md): the unit binaries,
+# then the suites against a shadow build folder where vaultctl is a wrapper
+# running the real one under memcheck and tests/lib.sh's vs_start_vaultd
+# runs vaultd under memcheck (VS_VALGRIND). Any "==PID==" line in a log (an
+# error or a definite leak), a failed unit binary or a failed case fails it.
 valgrind: check-deps all $(UNIT_BINS) $(HELPER_BINS)
-	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@if [ -n "$(SAN)" ]; then echo "valgrind: needs a build without SAN=1" >&2; exit 2; fi
-	@bad=0; n=0; for t in $(if $(filter 1,$(VALGRIND_UNIT)),$(UNIT_BINS)); do n=$$((n + 1)); \
-	  name=$$(basename $$t); \
-	  case " $(VALGRIND_SKIP) " in *" $$name "*) echo "valgrind: $$name: skipped (VALGRIND_SKIP)"; continue;; esac; \
-	  if VS_BUILD=$(abspath $(BUILD)) CMOCKA_MESSAGE_OUTPUT=TAP $(VALGRIND) $(VALGRIND_FLAGS) \
-	       --log-file=$(VG_DIR)/logs/$$name.log $$t >$(VG_DIR)/logs/$$name.out 2>&1; then \
-	    echo "valgrind: $$name: ok"; \
-	  else rc=$$?; bad=$$((bad + 1)); echo "valgrind: $$name: FAILED (exit $$rc)"; \
-	    head -40 $(VG_DIR)/logs/$$name.log; grep -E '^not ok' $(VG_DIR)/logs/$$name.out | head -10; fi; \
-	done; echo "valgrind: unit: $$n binaries, $$bad failed"; \
-	if [ "$(VALGRIND_INTEGRATION)" = 1 ]; then \
-	  shadow=$(abspath $(VG_DIR))/build; mkdir -p $$shadow; \
-	  for e in $(abspath $(BUILD))/*; do case $$(basename $$e) in vaultctl|valgrind|fuzz|test-logs) ;; \
-	    *) ln -s $$e $$shadow/ ;; esac; done; \
-	  printf '#!/bin/sh\nexec %s %s --log-file=%s/logs/vaultctl.%%p.log %s "$$@"\n' \
-	    "$(VALGRIND)" "$(VALGRIND_FLAGS)" "$(abspath $(VG_DIR))" "$(abspath $(BUILD))/vaultctl" \
-	    >$$shadow/vaultctl; chmod 0755 $$shadow/vaultctl; \
-	  $(CC) -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $(VG_DIR)/logs/vg-pidfd.so tests/helpers/preload/vg-pidfd.c -ldl; \
-	  export VS_VALGRIND=$(abspath $(VG_DIR))/logs VS_BUILD=$$shadow KILL_OPS=$(VALGRIND_KILL_OPS) \
-	    LOAD_GRANTS=$(VALGRIND_LOAD_GRANTS) SHIM_CHAIN=$(VALGRIND_SHIM_CHAIN); \
-	  if [ -n "$(VALGRIND_SCRIPTS)" ]; then irc=0; for s in $(VALGRIND_SCRIPTS); do \
-	      bash tests/integration/$$s.sh >$(VG_DIR)/logs/$$s.out 2>&1 || irc=1; \
-	      echo "valgrind: $$s: $$(grep -c '^ok' $(VG_DIR)/logs/$$s.out) ok, $$(grep -c '^not ok' $(VG_DIR)/logs/$$s.out) not ok"; done; \
-	  else tests/run; irc=$$?; fi; \
-	  vg=$$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log 2>/dev/null | wc -l); \
-	  runs=$$(ls $(VG_DIR)/logs/vaultctl.*.log 2>/dev/null | wc -l); \
-	  druns=$$(ls $(VG_DIR)/logs/vaultd.*.log 2>/dev/null | wc -l); \
-	  echo "valgrind: integration: suite exit $$irc; vaultctl ran $$runs times and vaultd $$druns times under valgrind, $$vg with memcheck errors or leaks"; \
-	  if [ $$vg -ne 0 ]; then bad=$$((bad + vg)); \
-	    for f in $$(grep -l -E '^==[0-9]+== ' $(VG_DIR)/logs/*.log | head -3); do echo "== $$f"; head -30 $$f; done; fi; \
-	  if [ $$irc -ne 0 ]; then echo "valgrind: integration suites failed under the wrapper (see $$shadow/test-logs)"; fi; \
-	fi; \
-	if [ $$bad -ne 0 ]; then echo "valgrind: $$bad failures"; exit 1; fi; echo "valgrind: no memcheck error"
+	@BUILD=$(abspath $(BUILD)) VG_DIR=$(abspath $(VG_DIR)) CC="$(CC)" VALGRIND="$(VALGRIND)" \
+	  VALGRIND_FLAGS="$(VALGRIND_FLAGS)" VALGRIND_UNIT=$(VALGRIND_UNIT) \
+	  VALGRIND_INTEGRATION=$(VALGRIND_INTEGRATION) VALGRIND_SCRIPTS="$(VALGRIND_SCRIPTS)" \
+	  VALGRIND_SKIP="$(VALGRIND_SKIP)" VALGRIND_KILL_OPS=$(VALGRIND_KILL_OPS) \
+	  VALGRIND_LOAD_GRANTS=$(VALGRIND_LOAD_GRANTS) VALGRIND_SHIM_CHAIN=$(VALGRIND_SHIM_CHAIN) tests/run-valgrind
 
 # header dependencies of the fuzz objects (the Makefile's own list covers
 # $(BUILD)/obj and obj-shim only)

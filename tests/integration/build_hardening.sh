@@ -6,6 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 vs_begin
 bin=$VAULTCTL
+# make valgrind: vaultctl is a shell wrapper running vaultctl.real (a copy
+# of the real vaultctl) under memcheck; the flags are that binary's.
+[ -n "${VS_VALGRIND:-}" ] && bin="$VS_BUILD/vaultctl.real"
 check "vaultctl is a position-independent executable" bash -c 'readelf -h "$0" | grep -q "Type:.*DYN"' "$bin"
 check "full RELRO: GNU_RELRO segment and BIND_NOW" bash -c 'readelf -lW "$0" | grep -q GNU_RELRO && readelf -dW "$0" | grep -qE "BIND_NOW|FLAGS.*NOW"' "$bin"
 check "non-executable stack" bash -c '! readelf -lW "$0" | grep GNU_STACK | grep -q RWE' "$bin"

@@ -36,6 +36,8 @@ install -d -o "$AU" -g "$(id -g "$AU")" -m 700 "$AH"
 install -d -m 755 "$W/bin" "$W/lib/vaultshim" "$W/etc"
 install -m 755 "$VS_BUILD/vaultd" "$VS_BUILD/vaultctl" "$ROOT/scripts/vault-run" "$ROOT/scripts/vault-entrypoint" "$W/bin/"
 install -m 644 "$VS_BUILD/libvaultshim.so" "$W/lib/vaultshim/"
+# make valgrind: vaultctl is a wrapper running vaultctl.real beside it under memcheck
+[ -n "${VS_VALGRIND:-}" ] && install -m 755 "$VS_BUILD/vaultctl.real" "$W/bin/"
 EP="$W/bin/vault-entrypoint"
 
 # The vault: made by the vault user, key file 0600, policy 0400.

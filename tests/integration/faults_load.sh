@@ -46,7 +46,13 @@ diag "$NCLIENTS clients: $ok_total grants, $err_total errors in $elapsed ms: $((
 diag "(each grant is a new process: fork+exec of the probe, connect, GRANTS, CONFIRM, an fsync'd audit line)"
 [ "$err_total" -eq 0 ] || diag "first error: $(cat "$VS_TMP"/load.*.err | head -1)"
 check "no error in $ok_total grants" test "$err_total" -eq 0
-check "at least 1,000 grants were made" test "$ok_total" -ge 1000
+if [ -n "${VS_VALGRIND:-}" ]; then
+    # make valgrind cuts LOAD_GRANTS down (each grant costs vaultd ~5 ms
+    # under memcheck): every one of them must be made.
+    check "all $((NCLIENTS * LOAD_GRANTS)) grants were made (under memcheck)" test "$ok_total" -eq $((NCLIENTS * LOAD_GRANTS))
+else
+    check "at least 1,000 grants were made" test "$ok_total" -ge 1000
+fi
 check "one grant audit line per grant ($grants)" test "$grants" -eq "$ok_total"
 # RSS at the first sample past 1,000 audit lines and at the last sample
 first=$(awk '$1 >= 1000 {print $2; exit}' "$VS_TMP/samples")

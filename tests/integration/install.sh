@@ -19,6 +19,10 @@ P=/opt/vaultshim
 check "make install DESTDIR=... PREFIX=$P" bash -c 'make -s -C "$0" BUILD="$1" DESTDIR="$2" PREFIX="$3" install >"$4" 2>&1' \
     "$ROOT" "$BUILT" "$D" "$P" "$VS_TMP/install.log" || diag "$(tail -5 "$VS_TMP/install.log")"
 I="$D$P"
+# make valgrind: the installed vaultctl is the shadow build folder's wrapper,
+# which runs vaultctl.real beside it under memcheck; put that copy of the
+# real vaultctl beside the installed one too.
+[ -n "${VS_VALGRIND:-}" ] && cp -p "$BUILT/vaultctl.real" "$I/bin/"
 for f in bin/vaultd bin/vaultctl bin/vault-run bin/vault-entrypoint; do
     check "installed $f (0755)" bash -c '[ -x "$0" ] && [ "$(stat -c %a "$0")" = 755 ]' "$I/$f"
 done

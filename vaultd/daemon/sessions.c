@@ -18,11 +18,11 @@
 #include "error.h"
 #include "timeutil.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static struct life_session *find(struct vaultd *d, const char *id)
@@ -119,7 +119,9 @@ int vaultd_h_session_open(struct vaultd *d, struct conn *c, const struct vs_msg 
     (void)snprintf(s->agent, sizeof s->agent, "%.63s", agent);
     s->start_ms = vs_now_ms();
     s->pid = c->peer.pid;
-    s->pidfd = (int)syscall(SYS_pidfd_open, c->peer.pid, 0);
+    /* A copy of the connection's own pidfd (SO_PEERPIDFD: the very process
+     * that connected) rather than a new pidfd_open by number. */
+    s->pidfd = fcntl(c->peer.pidfd, F_DUPFD_CLOEXEC, 0);
     s->used = true;
     /* The launcher must still be the process that connected. */
     if (s->pidfd < 0 || vs_peer_alive(&c->peer) != 0) {
