@@ -331,6 +331,9 @@ static bool serve_one(struct vaultd *d, size_t slot)
             (void)send_reply(d, c, len);
         return false;
     }
+    /* The idle limit runs from our answer, not from the request: vaultd's
+     * own work (hashing a large tool) must not count against the client. */
+    c->last_ms = vs_now_ms();
     /* An answer its dispatch logged waits for the round's fsync (in
      * interval mode only an urgent line's: audit_d.c). */
     if (vaultd_audit_answer_waits(lines_before))
