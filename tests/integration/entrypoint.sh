@@ -139,9 +139,10 @@ while :; do sleep 0.1; done
 SH
 chmod 755 "$W/agent-wait.sh"
 rm -f "$AH/sig" "$AH/ready"
-# (a background job of this script starts with SIGINT ignored: reset it,
+# (a background job of this script starts with SIGINT ignored, and a run
+# under nohup with SIGHUP ignored: reset both,
 # as it is for a container's PID 1)
-"${ep_env[@]}" env --default-signal=INT "$EP" -- "$W/agent-wait.sh" >"$VS_TMP/ep2.out" 2>&1 &
+"${ep_env[@]}" env --default-signal=INT,HUP "$EP" -- "$W/agent-wait.sh" >"$VS_TMP/ep2.out" 2>&1 &
 ep=$!
 for _ in $(seq 1 200); do [ -f "$AH/ready" ] && break; sleep 0.05; done
 check "the agent started" [ -f "$AH/ready" ]
