@@ -4,7 +4,7 @@
 BENCH_DIR := $(BUILD)/bench
 
 .PHONY: bench bench-load
-bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
+bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-floor $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
 
@@ -20,6 +20,10 @@ bench-load: all $(BENCH_DIR)/vsbench
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
 
 $(BENCH_DIR)/vsbench: tests/bench/vsbench.c $(VS_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+$(BENCH_DIR)/vsbench-floor: tests/bench/vsbench-floor.c $(VS_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
 

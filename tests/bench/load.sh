@@ -6,8 +6,10 @@
 # latency percentiles, the rate, and vaultd's RSS and fd count after a
 # warm-up and after the load (the audit log grows by one line per grant;
 # its size is reported too). Appends to $VS_BUILD/bench/results.txt.
+# VS_BENCH_QUICK (make bench's smoke run): 2,000 grants per client by default.
+PER_CLIENT_DEFAULT=100000; [ -n "${VS_BENCH_QUICK:-}" ] && PER_CLIENT_DEFAULT=2000
 [ -n "${VS_CLEAN_ENV:-}" ] || exec env -i VS_CLEAN_ENV=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
-    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 LOAD_CLIENTS="${LOAD_CLIENTS:-16}" LOAD_PER_CLIENT="${LOAD_PER_CLIENT:-100000}" \
+    VS_BUILD="$VS_BUILD" LANG=C.UTF-8 LOAD_CLIENTS="${LOAD_CLIENTS:-16}" LOAD_PER_CLIENT="${LOAD_PER_CLIENT:-$PER_CLIENT_DEFAULT}" \
     bash "$0" "$@"
 set -u
 : "${VS_BUILD:?VS_BUILD must name the build folder}"

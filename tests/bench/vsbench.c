@@ -14,7 +14,8 @@
  *                                      connect, GRANTS (ONE_STEP where the
  *                                      index allows it, else then CONFIRM),
  *                                      values in hand; VSBENCH_STEPS=2
- *                                      forces two steps
+ *                                      forces two steps, VSBENCH_STEPS=1 one
+ *                                      (for vsbench-floor, which has no index)
  *
  * Output lines: "KEY value..." with times in microseconds (ns for micro),
  * read by run.sh. Exit 0, or 1 on an error (printed to stderr). */
@@ -298,6 +299,8 @@ static int cmd_grant(size_t k, size_t m, bool full)
     const char *steps = getenv("VSBENCH_STEPS");
     bool one_step = n > 0 && (size_t)n < sizeof index_path && vs_index_map(index_path, &idx) == 0 &&
                     (idx.flags & VS_INDEX_F_ONE_STEP) != 0 && !(steps != NULL && strcmp(steps, "2") == 0);
+    if (steps != NULL && strcmp(steps, "1") == 0) /* vsbench-floor publishes no index */
+        one_step = true;
     fprintf(stderr, "vsbench: grants in %s\n", one_step ? "one step" : "two steps");
     double *lat = mmap(NULL, k * m * sizeof(double), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     volatile int *go = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
