@@ -172,7 +172,7 @@ static int check_order(struct conn *c, const char *when)
  * one_step: the peer says it is non-dumpable already (checked first). */
 static int decide(struct vaultd *d, struct conn *c, bool one_step)
 {
-    const struct vs_peer *p = &c->peer;
+    struct vs_peer *p = &c->peer;
     int rc = vs_peer_alive(p);
     if (rc != 0)
         return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
@@ -186,9 +186,13 @@ static int decide(struct vaultd *d, struct conn *c, bool one_step)
     const struct vs_policy_tool *t = c->tool;
     if (t->mediate || t->approve || t->approve_args.n > 0)
         return vs_fail(VS_EPOLICY, "tool %s is mediated: it gets keys only through vault-exec", t->name);
-    if ((rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
-        (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_tracer(p)) != 0 ||
-        (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
+    /* The tracer check reads status once and keeps the NSpid depth for the
+     * namespace check. Its place in the order is no weaker: in one step the
+     * peer is non-dumpable already, so no tracer can attach after it (bar
+     * root); in two, CONFIRM checks the tracer again. */
+    if ((rc = vs_peer_check_tracer(p)) != 0 ||
+        (rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
+        (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
         (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL, d->owner)) != 0 ||
         (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0 || (rc = vaultd_life_decide(d, c)) != 0)
         return rc;

@@ -156,7 +156,7 @@ static int check_target(struct vaultd *d, struct conn *c)
 /* Every check, in order; the first refusal is the reason. */
 static int decide(struct vaultd *d, struct conn *c, uint32_t fdnum)
 {
-    const struct vs_peer *p = &c->peer;
+    struct vs_peer *p = &c->peer;
     if (vs_peer_alive(p) != 0)
         return vs_fail(VS_EDENIED, "the connected process exited or exec'd since it connected");
     c->peer.settled = true;

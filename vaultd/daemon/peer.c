@@ -36,7 +36,6 @@
 #endif
 
 #define MAX_LOADERS 12
-#define STATUS_CAP (1024u * 1024u)
 
 static struct {
     bool initialised;
@@ -244,28 +243,12 @@ static int read_exe(struct vs_peer *p)
     return vs_proc_readlink(p->procfd, "exe", &p->exe_path);
 }
 
-static int read_status(struct vs_peer *p)
+/* Held open and read at request time only (vs_peer_check_tracer,
+ * vs_peer_check_namespaces): the kernel writes the whole text at each read,
+ * and a one-step grant then reads it once. */
+static int open_status(struct vs_peer *p)
 {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = vs_proc_open(p->procfd, "status", "/proc/PID/status", &p->statusfd);
-    if (rc == 0)
-        rc = vs_proc_read_fd(p->statusfd, "/proc/PID/status", STATUS_CAP, &text, &len);
-    if (rc != 0)
-        return rc;
-    size_t vlen = 0;
-    const char *v = vs_proc_status_field(text, "NSpid", &vlen);
-    if (v == NULL) {
-        free(text);
-        return vs_fail(VS_EIO, "/proc/PID/status has no NSpid line");
-    }
-    unsigned count = 0;
-    for (size_t i = 0; i < vlen; i++)
-        if (v[i] >= '0' && v[i] <= '9' && (i == 0 || v[i - 1] == '\t' || v[i - 1] == ' '))
-            count++;
-    p->nspid_count = count;
-    free(text);
-    return 0;
+    return vs_proc_open(p->procfd, "status", "/proc/PID/status", &p->statusfd);
 }
 
 static int read_userns(struct vs_peer *p)
@@ -463,11 +446,11 @@ static int gather(int sock, struct vs_peer *p)
             return rc;
         /* Admin requests only (see struct vs_peer.opaque). */
         p->opaque = true;
-        if ((rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0)
+        if ((rc = read_cmdline(p)) != 0 || (rc = open_status(p)) != 0)
             return rc;
         return vs_peer_settle(p);
     }
-    if ((rc = read_cmdline(p)) != 0 || (rc = read_status(p)) != 0 || (rc = read_userns(p)) != 0)
+    if ((rc = read_cmdline(p)) != 0 || (rc = open_status(p)) != 0 || (rc = read_userns(p)) != 0)
         return rc;
     rc = vs_proc_readlink(p->procfd, "cwd", &p->cwd_path);
     if (rc != 0)

@@ -84,7 +84,8 @@ struct vs_peer {
     char *cwd_path;          /* readlink, for logs only */
     int cwdfd;               /* /proc/PID/cwd, O_PATH|O_DIRECTORY */
     /* where */
-    unsigned nspid_count;    /* NSpid entries in /proc/PID/status */
+    unsigned nspid_count;    /* NSpid entries in /proc/PID/status; 0 until the
+                              * first status read at request time */
     bool foreign_userns;     /* /proc/PID/ns/user differs from ours */
     char *argbuf;            /* storage behind argv */
     /* Non-dumpable at accept while vaultd has no ptrace access to it (a
@@ -160,7 +161,7 @@ int vs_peer_check_exe(const struct vs_peer *p);
 
 /* Refuses a peer with more than one NSpid entry (a non-initial pid
  * namespace) or in another user namespace than vaultd, unless allow. */
-int vs_peer_check_namespaces(const struct vs_peer *p, bool allow);
+int vs_peer_check_namespaces(struct vs_peer *p, bool allow);
 
 /* For interpreters: the script is argv[1]; refused when argv[1] is missing
  * or starts with '-' (an interpreter option before the script: -c, -e, -m,
@@ -171,7 +172,7 @@ int vs_peer_script(const struct vs_peer *p, int *script_index, dev_t *dev, ino_t
 
 /* TracerPid in /proc/PID/status is 0. Call at accept and again after the
  * peer's CONFIRM. */
-int vs_peer_check_tracer(const struct vs_peer *p);
+int vs_peer_check_tracer(struct vs_peer *p);
 
 /* Every file-backed executable mapping in /proc/PID/maps is a trusted file
  * (vs_path_trusted with vault_uid) and is the very inode that is mapped.

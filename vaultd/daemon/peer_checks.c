@@ -71,10 +71,52 @@ int vs_peer_check_exe(const struct vs_peer *p)
     return 0;
 }
 
-int vs_peer_check_namespaces(const struct vs_peer *p, bool allow)
+/* One read of /proc/PID/status: the tracer as of now, and the NSpid depth,
+ * which a process keeps for its life (so it is kept for later checks). */
+static int read_status(struct vs_peer *p, long *tracer)
 {
-    if (p->nspid_count == 0)
+    char *text = NULL;
+    size_t len = 0;
+    int rc = vs_proc_read_fd(p->statusfd, "/proc/PID/status", STATUS_CAP, &text, &len);
+    if (rc != 0)
+        return rc;
+    size_t vlen = 0;
+    const char *v = vs_proc_status_field(text, "NSpid", &vlen);
+    if (v == NULL) {
+        free(text);
+        return vs_fail(VS_EIO, "/proc/PID/status has no NSpid line");
+    }
+    unsigned count = 0;
+    for (size_t i = 0; i < vlen; i++)
+        if (v[i] >= '0' && v[i] <= '9' && (i == 0 || v[i - 1] == '\t' || v[i - 1] == ' '))
+            count++;
+    if (count == 0) {
+        free(text);
         return vs_fail(VS_EDENIED, "peer's NSpid line is empty");
+    }
+    p->nspid_count = count;
+    *tracer = -1;
+    v = vs_proc_status_field(text, "TracerPid", &vlen);
+    if (v != NULL && vlen > 0 && vlen < 16) {
+        char num[16];
+        memcpy(num, v, vlen);
+        num[vlen] = '\0';
+        char *end = NULL;
+        errno = 0;
+        long t = strtol(num, &end, 10);
+        if (errno == 0 && *end == '\0' && t >= 0)
+            *tracer = t;
+    }
+    free(text);
+    return 0;
+}
+
+int vs_peer_check_namespaces(struct vs_peer *p, bool allow)
+{
+    long tracer;
+    int rc = p->nspid_count == 0 ? read_status(p, &tracer) : 0;
+    if (rc != 0)
+        return rc;
     if (allow)
         return 0;
     if (p->nspid_count > 1)
@@ -116,27 +158,12 @@ int vs_peer_script(const struct vs_peer *p, int *script_index, dev_t *dev, ino_t
     return 0;
 }
 
-int vs_peer_check_tracer(const struct vs_peer *p)
+int vs_peer_check_tracer(struct vs_peer *p)
 {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = vs_proc_read_fd(p->statusfd, "/proc/PID/status", STATUS_CAP, &text, &len);
+    long tracer = -1;
+    int rc = read_status(p, &tracer); /* always fresh: a tracer can attach any time */
     if (rc != 0)
         return rc;
-    size_t vlen = 0;
-    const char *v = vs_proc_status_field(text, "TracerPid", &vlen);
-    long tracer = -1;
-    if (v != NULL && vlen > 0 && vlen < 16) {
-        char num[16];
-        memcpy(num, v, vlen);
-        num[vlen] = '\0';
-        char *end = NULL;
-        errno = 0;
-        long t = strtol(num, &end, 10);
-        if (errno == 0 && *end == '\0' && t >= 0)
-            tracer = t;
-    }
-    free(text);
     if (tracer < 0)
         return vs_fail(VS_EDENIED, "peer's TracerPid is unreadable");
     if (tracer != 0)
