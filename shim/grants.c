@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -65,22 +66,46 @@ __attribute__((constructor(103))) static void render_atfork(void)
     (void)pthread_atfork(render_prefork, render_postfork, render_postfork);
 }
 
-/* Locked, not dumped, not inherited across exec (mappings never are). */
+/* Locked, not dumped, not inherited across exec (mappings never are).
+ * MLOCK_ONFAULT locks each page as it is first touched, before the write
+ * that touched it lands: no page that ever holds a value can be swapped,
+ * and a small answer faults in one page instead of a whole frame's 17. */
 static void *locked_pages(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    (void)mlock(p, len); /* best effort: RLIMIT_MEMLOCK may be small */
+    /* best effort either way: RLIMIT_MEMLOCK may be small; plain mlock on
+     * kernels before 4.4 */
+    if (vs_sys(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0)
+        (void)mlock(p, len);
     (void)madvise(p, len, MADV_DONTDUMP);
     return p;
+}
+
+/* Only pages that were ever touched can hold a value; the rest were never
+ * faulted in (and, locked, never swapped out), so mincore names the pages
+ * to wipe. Wiping whole spans faulted in every page just to zero it: 51
+ * page faults per granted process. */
+static void wipe_touched(void *p, size_t len)
+{
+    size_t page = (size_t)getauxval(AT_PAGESZ);
+    unsigned char resident[REGION_BYTES / 4096 + 2];
+    size_t npages = page != 0 ? (len + page - 1) / page : 0;
+    if (npages == 0 || npages > sizeof resident || vs_sys(SYS_mincore, p, len, resident) != 0) {
+        explicit_bzero(p, len);
+        return;
+    }
+    for (size_t i = 0; i < npages; i++)
+        if ((resident[i] & 1) != 0)
+            explicit_bzero((char *)p + i * page, i + 1 < npages ? page : len - i * page);
 }
 
 static void wipe_unmap(void *p, size_t len)
 {
     if (p == NULL)
         return;
-    explicit_bzero(p, len);
+    wipe_touched(p, len);
     (void)munmap(p, len);
 }
 
@@ -511,7 +536,7 @@ void vs_grants_wipe(void)
         if (still_ours(vs_shim.files[i].memfd, vs_shim.files[i].dev, vs_shim.files[i].ino))
             (void)vs_sys(SYS_close, vs_shim.files[i].memfd);
     if (region != NULL)
-        explicit_bzero(region, REGION_BYTES);
+        wipe_touched(region, REGION_BYTES);
     if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))
         (void)vs_sys(SYS_close, vs_shim.sock);
     vs_shim.sock = -1;

@@ -95,9 +95,11 @@ check "an ordinary process prints nothing" bash -c '
 # --- threads and forks: 64 threads read env and a managed file while the
 # main thread forks and spawns; every answer agrees with the first
 cp "$VS_BUILD/tests/helpers/thread-stress" "$T/stress"; chmod 755 "$T/stress"
+cp /bin/sleep "$T/sleeper"; chmod 755 "$T/sleeper"
 mkdir -p "$T/home"
 cat >"$T/policy2.conf" <<CONF
-tools = ( { name = "stress"; exe = "$T/stress"; env = { GH_TOKEN = "gh_token"; }; files = [ "netrc" ]; } );
+tools = ( { name = "stress"; exe = "$T/stress"; env = { GH_TOKEN = "gh_token"; }; files = [ "netrc" ]; },
+          { name = "sleeper"; exe = "$T/sleeper"; env = { GH_TOKEN = "gh_token"; }; } );
 files = ( { name = "netrc"; path = "$T/home/.netrc"; template = "machine h login a password {{gh_token}}\n"; } );
 CONF
 chmod 644 "$T/policy2.conf"
@@ -110,6 +112,23 @@ check "inside a grant: the value always there, the file always served, the same 
     env LD_PRELOAD="$0" VAULT_SOCKET="$1" timeout 60 "$2" GH_TOKEN "$3" 64 2 >"$4" &&
     grep -q "present 1 file served: consistent" "$4"' "$SHIM" "$VAULT_SOCKET" "$T/stress" "$T/home/.netrc" "$VS_TMP/s2"
 diag "$(cat "$VS_TMP/s1" "$VS_TMP/s2" 2>/dev/null | tr '\n' ' ')"
+# invariant 7: the values sit in locked memory, kept out of core dumps.
+# The shim locks on fault (MLOCK_ONFAULT): every resident page of its
+# region is locked, and only the pages it touched are resident.
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" "$T/sleeper" 5 2>"$VS_TMP/sleeper.err" &
+spid=$!
+region=""
+for _ in $(seq 1 100); do # "size rss locked" of the mapping flagged locked (lo) and not dumped (dd)
+    region=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { size = rss = locked = 0 } /^Size:/ { size = $2 } /^Rss:/ { rss = $2 }
+        /^Locked:/ { locked = $2 } /^VmFlags:/ && / lo / && / dd / { print size, rss, locked }' "/proc/$spid/smaps" 2>/dev/null)
+    set -- $region
+    [ "${2:-0}" -gt 0 ] && [ "$1" -lt 100 ] && break # values in, the answer's buffer gone
+    sleep 0.05
+done
+check "a granted tool holds its values in locked, undumped memory (size rss locked kB: ${region:-none})" \
+    bash -c 'set -- $0; [ $# = 3 ] && [ "$3" -ge 4 ] && [ "$3" = "$2" ] && [ "$2" -lt "$1" ]' "${region:-x}"
+diag "sleeper stderr: $(head -c 300 "$VS_TMP/sleeper.err")"
+kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 
 # --- what the shim is: libc only, nothing exported but its hooks
 hooks="__fxstatat __fxstatat64 __lxstat __lxstat64 __open64_2 __open_2 __openat64_2 __openat_2 __xstat __xstat64
