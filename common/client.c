@@ -33,17 +33,25 @@ int vs_client_connect(const char *path)
     return fd;
 }
 
-int vs_client_call(int fd, const uint8_t *frame, size_t len, uint8_t *buf, size_t cap, struct vs_msg *reply)
+int vs_client_send(int fd, const uint8_t *frame, size_t len)
 {
     ssize_t n;
     do {
         n = send(fd, frame, len, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)len)
-        return VS_EIO;
+    return n == (ssize_t)len ? 0 : VS_EIO;
+}
+
+int vs_client_recv(int fd, uint8_t *buf, size_t cap, struct vs_msg *reply)
+{
+    ssize_t n;
+    int resets = 0;
     do {
         n = recv(fd, buf, cap, MSG_TRUNC);
-    } while (n < 0 && errno == EINTR);
+        /* vaultd closed with frames of ours unread (pipelined requests
+         * behind one it refused): the kernel reports ECONNRESET once,
+         * ahead of its answer, which is still queued behind it. */
+    } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
     if (n <= 0)
         return VS_EIO; /* 0: vaultd closed the connection */
     if ((size_t)n > cap)
@@ -58,6 +66,12 @@ int vs_client_call(int fd, const uint8_t *frame, size_t len, uint8_t *buf, size_
         return code;
     }
     return 0;
+}
+
+int vs_client_call(int fd, const uint8_t *frame, size_t len, uint8_t *buf, size_t cap, struct vs_msg *reply)
+{
+    int rc = vs_client_send(fd, frame, len);
+    return rc != 0 ? rc : vs_client_recv(fd, buf, cap, reply);
 }
 
 int vs_client_simple(int fd, uint8_t op, uint8_t *buf, size_t cap, struct vs_msg *reply)

@@ -19,6 +19,12 @@ int vs_client_connect(const char *path);
  * of op ERROR is returned as its code (negative) with *reply filled. */
 int vs_client_call(int fd, const uint8_t *frame, size_t len, uint8_t *buf, size_t cap, struct vs_msg *reply);
 
+/* The halves of vs_client_call, for pipelined requests: several frames
+ * sent, then their replies received in order (vaultd answers a
+ * connection's requests in the order they came). */
+int vs_client_send(int fd, const uint8_t *frame, size_t len);
+int vs_client_recv(int fd, uint8_t *buf, size_t cap, struct vs_msg *reply);
+
 /* Builds and sends a request with no fields (PING, STATUS, LOCK, CONFIRM). */
 int vs_client_simple(int fd, uint8_t op, uint8_t *buf, size_t cap, struct vs_msg *reply);
 

@@ -289,12 +289,10 @@ static const char *label(const char *name)
     return NULL;
 }
 
-static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m, bool one_step)
+static int grants_frame(uint8_t *frame, size_t cap, bool one_step, size_t *len)
 {
-    uint8_t frame[1024];
     struct vs_msg_writer w;
-    size_t len = 0;
-    vs_msg_begin(&w, frame, sizeof frame, VS_OP_GRANTS, 1);
+    vs_msg_begin(&w, frame, cap, VS_OP_GRANTS, 1);
     const char *agent = label("VAULT_AGENT"), *session = label("VAULT_SESSION");
     if (agent != NULL && agent[0] != '\0')
         (void)vs_msg_put_str(&w, VS_F_AGENT, agent);
@@ -302,8 +300,30 @@ static int ask_grants(int fd, uint8_t *reply, struct vs_msg *m, bool one_step)
         (void)vs_msg_put_str(&w, VS_F_SESSION, session);
     if (one_step)
         (void)vs_msg_put_u32(&w, VS_F_ONE_STEP, 1);
-    int rc = vs_msg_finish(&w, &len);
-    return rc != 0 ? rc : vs_client_call(fd, frame, len, reply, REPLY_BYTES, m);
+    return vs_msg_finish(&w, len);
+}
+
+static int render_frame(const char *path, uint8_t *frame, size_t cap, size_t *len)
+{
+    struct vs_msg_writer w;
+    vs_msg_begin(&w, frame, cap, VS_OP_RENDER_FILE, 2);
+    (void)vs_msg_put_str(&w, VS_F_PATH, path);
+    return vs_msg_finish(&w, len);
+}
+
+/* Sends a RENDER_FILE for each file the index gives our tool, right behind
+ * the request that grants (GRANTS in one step, else CONFIRM): vaultd serves
+ * them in the same round, so their audit lines share the grant's fsync and
+ * no round trip is spent per file. Returns how many went out. */
+static size_t send_renders(int fd)
+{
+    uint8_t frame[PATH_MAX + 64];
+    size_t sent = 0, len = 0;
+    const char *path;
+    while (tool != NULL && (path = vs_index_tool_file(&vs_shim.index, tool, sent)) != NULL &&
+           render_frame(path, frame, sizeof frame, &len) == 0 && vs_client_send(fd, frame, len) == 0)
+        sent++;
+    return sent;
 }
 
 /* Copies the GRANT_LIST into environ entries and the file list. */
@@ -355,6 +375,7 @@ static bool still_ours(int fd, dev_t dev, ino_t ino)
 }
 
 static int render(struct vs_shim_file *f);
+static void take_renders(int fd, uint8_t *reply, size_t n);
 
 /* Files are rendered now, before the tool's own code runs: vaultd checks
  * that the peer's command line is the one it granted, and a tool that
@@ -387,19 +408,26 @@ void vs_grants_fetch(char **startup)
     /* Invariant 7: non-dumpable before any value can arrive. */
     bool one_step = vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_ONE_STEP) != 0;
     int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    uint8_t frame[1024];
+    size_t len = 0, renders = 0;
     if (one_step) {
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0)
-            rc = ask_grants(fd, reply, &m, true);
+        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, true, &len)) == 0 &&
+            (rc = vs_client_send(fd, frame, len)) == 0)
+            renders = send_renders(fd);
     } else {
-        if (rc == 0)
-            rc = ask_grants(fd, reply, &m, false);
+        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, false, &len)) == 0)
+            rc = vs_client_call(fd, frame, len, reply, REPLY_BYTES, &m);
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0)
-            rc = vs_client_simple(fd, VS_OP_CONFIRM, reply, REPLY_BYTES, &m);
+        struct vs_msg_writer w;
+        vs_msg_begin(&w, frame, sizeof frame, VS_OP_CONFIRM, 1);
+        if (rc == 0 && (rc = vs_msg_finish(&w, &len)) == 0 && (rc = vs_client_send(fd, frame, len)) == 0)
+            renders = send_renders(fd);
     }
+    if (rc == 0)
+        rc = vs_client_recv(fd, reply, REPLY_BYTES, &m);
     if (rc == 0 && m.op != VS_OP_GRANT_LIST)
         rc = VS_EPROTO;
     if (rc == 0)
@@ -425,6 +453,7 @@ void vs_grants_fetch(char **startup)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
         remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
+        take_renders(fd, reply, renders);
         render_all();
     }
     /* Refused before any value arrived: the program runs as it would have
@@ -443,48 +472,78 @@ static struct vs_shim_file *granted_file(const char *canon)
     return NULL;
 }
 
+/* A rendered file's bytes in a sealed 0600 memfd; -1 on failure. */
+static int seal_memfd(const uint8_t *data, size_t dlen)
+{
+    int fd = (int)vs_sys(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    bool ok = fchmod(fd, 0600) == 0;
+    for (size_t off = 0; ok && off < dlen;) {
+        ssize_t k = write(fd, data + off, dlen - off);
+        ok = k > 0;
+        off += ok ? (size_t)k : 0;
+    }
+    ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
+    if (!ok) {
+        (void)vs_sys(SYS_close, fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A RENDER_FILE answer into the granted file it names. */
+static int take_render(const struct vs_msg *m)
+{
+    char path[PATH_MAX];
+    const uint8_t *data = NULL;
+    size_t dlen = 0;
+    int rc = vs_msg_get_str(m, VS_F_PATH, path, sizeof path);
+    if (rc == 0)
+        rc = vs_msg_get_bytes(m, VS_F_FILE_DATA, &data, &dlen);
+    struct vs_shim_file *f = rc == 0 ? granted_file(path) : NULL;
+    if (f == NULL || f->memfd >= 0)
+        return rc != 0 ? rc : VS_EPROTO;
+    f->memfd = seal_memfd(data, dlen);
+    if (f->memfd < 0)
+        return VS_EIO;
+    remember(f->memfd, &f->dev, &f->ino);
+    return 0;
+}
+
+/* The answers to send_renders, in order; a refusal ends the connection
+ * (vaultd drops a peer it refused), and render_all says what is missing. */
+static void take_renders(int fd, uint8_t *reply, size_t n)
+{
+    struct vs_msg m;
+    for (size_t i = 0; i < n; i++) {
+        wipe_touched(reply, REPLY_BYTES);
+        if (vs_client_recv(fd, reply, REPLY_BYTES, &m) != 0 || take_render(&m) != 0)
+            return;
+    }
+}
+
 /* Asks vaultd for the file and seals it into a 0600 memfd. */
 static int render(struct vs_shim_file *f)
 {
     uint8_t *reply = locked_pages(REPLY_BYTES);
     uint8_t frame[PATH_MAX + 64];
-    struct vs_msg_writer w;
     struct vs_msg m = {.op = 0};
     size_t len = 0;
-    vs_msg_begin(&w, frame, sizeof frame, VS_OP_RENDER_FILE, 2);
-    (void)vs_msg_put_str(&w, VS_F_PATH, f->path);
-    int rc = reply == NULL ? VS_ENOMEM : vs_msg_finish(&w, &len);
+    int rc = reply == NULL ? VS_ENOMEM : render_frame(f->path, frame, sizeof frame, &len);
     if (rc == 0 && !still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino)) {
         vs_shim.sock = -1; /* closed by the program: no more renders */
         rc = VS_EIO;
     }
     if (rc == 0)
         rc = vs_client_call(vs_shim.sock, frame, len, reply, REPLY_BYTES, &m);
-    const uint8_t *data = NULL;
-    size_t dlen = 0;
     if (rc == 0)
-        rc = vs_msg_get_bytes(&m, VS_F_FILE_DATA, &data, &dlen);
-    int fd = rc == 0 ? (int)vs_sys(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
-    if (fd >= 0) {
-        bool ok = fchmod(fd, 0600) == 0;
-        for (size_t off = 0; ok && off < dlen;) {
-            ssize_t k = write(fd, data + off, dlen - off);
-            ok = k > 0;
-            off += ok ? (size_t)k : 0;
-        }
-        ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
-        if (!ok) {
-            (void)vs_sys(SYS_close, fd);
-            fd = -1;
-        }
-    }
+        rc = take_render(&m);
     wipe_unmap(reply, REPLY_BYTES);
-    if (fd < 0) {
+    if (rc != 0) {
         vs_shim_say(vs_shim.tool_name != NULL ? vs_shim.tool_name : "tool", ": cannot render ", f->path);
         return -1;
     }
-    f->memfd = fd;
-    remember(fd, &f->dev, &f->ino);
     return 0;
 }
 

@@ -91,6 +91,7 @@ int vaultd_listen(struct vaultd *d)
  * audit_batch.h): kept in locked memory until the round's one fsync, then
  * sent; wiped after. A full buffer is flushed early. */
 #define HELD_BYTES (4u * VS_PROTO_MAX_FRAME)
+#define FRAMES_PER_ROUND 8
 #define HELD_MAX 256
 static struct {
     uint8_t *buf; /* sodium_malloc'd once */
@@ -271,10 +272,12 @@ static bool hold_reply(struct vaultd *d, struct conn *c, size_t slot, uint32_t i
     return true;
 }
 
-/* One readable connection: one frame in, one reply out. Returns false when
- * the connection must be closed. */
-static bool serve_one(struct vaultd *d, size_t slot)
+/* One frame in, one reply out. Returns false when the connection must be
+ * closed; *more says whether another frame may be read in this round (not
+ * after an empty socket or a request held for an approval). */
+static bool serve_one(struct vaultd *d, size_t slot, bool *more)
 {
+    *more = false;
     struct conn *c = d->conns[slot];
     uint64_t lines_before = vaultd_audit_written();
     uint8_t frame[VS_PROTO_MAX_FRAME + 1];
@@ -316,6 +319,7 @@ static bool serve_one(struct vaultd *d, size_t slot)
     sodium_memzero(frame, sizeof frame);
     if (rc == VAULTD_HELD)
         return true; /* answered later, by approvals.c */
+    *more = true;
     if (rc < 0) {
         /* A malformed or refused request: one error reply, then the peer is
          * dropped (a connection that misbehaved gets no second try). The
@@ -416,7 +420,12 @@ int vaultd_run(struct vaultd *d)
             } else if (tag == TAG_SIGNAL) {
                 handle_signal(d);
             } else if (tag < VAULTD_MAX_CONNS && d->conns[tag] != NULL) {
-                bool keep = (events[i].events & EPOLLIN) != 0 && serve_one(d, (size_t)tag);
+                /* A tool's grant and the file renders it sent right behind
+                 * it are served in one round, so one fsync covers their
+                 * lines; bounded so that one peer cannot starve the rest. */
+                bool keep = (events[i].events & EPOLLIN) != 0, more = true;
+                for (int k = 0; keep && more && k < FRAMES_PER_ROUND; k++)
+                    keep = serve_one(d, (size_t)tag, &more);
                 if (!keep)
                     close_conn(d, (size_t)tag);
             }
