@@ -8,13 +8,18 @@ usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
        vs_client.py grant-one             non-dumpable, then GRANTS with ONE_STEP: the values at once
        vs_client.py grant-one-dumpable    GRANTS with ONE_STEP while still dumpable (must be refused)
        vs_client.py grant-one-confirm     grant-one, then a CONFIRM on top (must be refused)
+       vs_client.py burst PATH            as the shim: non-dumpable, GRANTS with ONE_STEP and
+                                          RENDER_FILE PATH sent at once, then both answers
+       vs_client.py burst-render-first PATH   RENDER_FILE sent ahead of GRANTS (must be refused)
+       vs_client.py burst-dumpable PATH   burst while still dumpable (must be refused, with its reason)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
 Socket: $VAULT_SOCKET."""
 import ctypes, hashlib, os, random, socket, struct, sys, time
 
-OP_GRANTS, OP_CONFIRM, OP_PING, OP_OK, OP_ERROR, OP_GRANT_LIST = 0x01, 0x02, 0x08, 0x80, 0x81, 0x82
-F_NAME, F_VALUE, F_ERRCODE, F_REASON, F_VERSION, F_ONE_STEP = 1, 2, 5, 6, 11, 24
+OP_GRANTS, OP_CONFIRM, OP_RENDER_FILE, OP_PING = 0x01, 0x02, 0x03, 0x08
+OP_OK, OP_ERROR, OP_GRANT_LIST = 0x80, 0x81, 0x82
+F_NAME, F_VALUE, F_PATH, F_FILE_DATA, F_ERRCODE, F_REASON, F_VERSION, F_ONE_STEP = 1, 2, 3, 4, 5, 6, 11, 24
 
 def frame(op, fields=(), rid=1):
     body = b"".join(struct.pack("<HI", t, len(v)) + v for t, v in fields)
@@ -91,6 +96,47 @@ def grant_one(dumpable=False, confirm_after=False):
         return 5
     return rc
 
+def receive(s):
+    """One answer; a socket vaultd closed with frames of ours unread reports
+    ECONNRESET once, ahead of the answer still queued (as the C client)."""
+    for attempt in (0, 1):
+        try:
+            reply = s.recv(70000)
+            break
+        except ConnectionResetError:
+            if attempt == 1:
+                raise
+    if not reply:
+        raise ConnectionError("closed")
+    return parse(reply)
+
+def burst(path, dumpable=False, render_first=False):
+    if not dumpable:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    s = connect()
+    grants = frame(OP_GRANTS, [(F_ONE_STEP, struct.pack("<I", 1))])
+    render = frame(OP_RENDER_FILE, [(F_PATH, path.encode())], rid=2)
+    for data in ((render, grants) if render_first else (grants, render)):
+        try:
+            s.send(data)
+        except OSError:
+            break  # vaultd already refused and closed: its answer is queued
+
+    rc = 0
+    for _ in range(2):
+        try:
+            op, fields = receive(s)
+        except (ConnectionError, OSError):
+            break  # closed after a refusal: nothing more comes
+        if op == OP_ERROR:
+            rc = refused(fields)
+        elif op == OP_GRANT_LIST:
+            show(fields)
+        elif op == OP_OK:
+            data = dict(fields).get(F_FILE_DATA, b"")
+            print("file %s" % hashlib.sha256(data).hexdigest())
+    return rc
+
 def hostile(kind):
     s = connect()
     if kind == "empty":
@@ -144,6 +190,12 @@ if __name__ == "__main__":
         sys.exit(grant_one(dumpable=True))
     if mode == "grant-one-confirm":
         sys.exit(grant_one(confirm_after=True))
+    if mode == "burst":
+        sys.exit(burst(sys.argv[2]))
+    if mode == "burst-render-first":
+        sys.exit(burst(sys.argv[2], render_first=True))
+    if mode == "burst-dumpable":
+        sys.exit(burst(sys.argv[2], dumpable=True))
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
     if mode == "hold":

@@ -32,7 +32,7 @@ protect = [ "*_TOKEN" ];
 tools = (
   { name = "probe"; exe = "$T/probe"; env = { PROBE_TOKEN = "api_token"; }; files = [ "netrc" ];
     allow_args = [ "ok **", "auth **" ]; deny_args = [ "auth token **" ]; },
-  { name = "pyprobe"; exe = "$PY"; script = "$T/probe.py"; env = { PY_TOKEN = "py_token"; }; },
+  { name = "pyprobe"; exe = "$PY"; script = "$T/probe.py"; env = { PY_TOKEN = "py_token"; }; files = [ "netrc" ]; },
   { name = "pinned"; exe = "$T/pinned"; sha256 = "$(sha256sum "$T/pinned" | cut -d' ' -f1)"; env = [ "py_token" ]; },
   { name = "mispinned"; exe = "$T/mispinned"; sha256 = "$(printf x | sha256sum | cut -d' ' -f1)"; env = [ "py_token" ]; }
 );
@@ -81,6 +81,15 @@ check "a CONFIRM on top of a one-step grant is refused" bash -c '
     PYTHONNOUSERSITE=1 "$0" "$1" grant-one-confirm >/dev/null 2>"$2"; [ $? = 3 ] && grep -q "CONFIRM without a granted GRANTS" "$2"' \
     "$PY" "$T/probe.py" "$VS_TMP/err"
 
+# Pipelined as the shim does it: the RENDER_FILE right behind GRANTS, both
+# answers in order (vaultd serves several frames of a connection per round).
+netrc_sha=$(printf 'machine localhost login agent password %s\n' "$api" | sha256sum | cut -d' ' -f1)
+check "one burst (GRANTS with ONE_STEP, RENDER_FILE behind it): the values, then the file" bash -c '
+    out=$(PYTHONNOUSERSITE=1 "$0" "$1" burst "$2") && [ "$out" = "$(printf "grant PY_TOKEN 1 %s\nfile %s" "$3" "$4")" ]' \
+    "$PY" "$T/probe.py" "$T/home/.netrc" "$(sha256 "$py")" "$netrc_sha"
+check "and both have their audit lines" bash -c 'tail -2 "$VAULT_HOME/audit.log" | grep -c "\"decision\":\"ok\"" | grep -qx 2 &&
+    tail -1 "$VAULT_HOME/audit.log" | grep -q "\"event\":\"render\""'
+
 check "an executable with the pinned sha256 is granted" bash -c '"$0" | grep -q "^grant py_token 1 "' "$T/pinned"
 check "a token passed in argv is masked in the audit line" bash -c '"$0" ok "x$1y" >/dev/null &&
     grep "\"event\":\"grant\"" "$VAULT_HOME/audit.log" | tail -1 | grep -q "\"x\*\*\*\*\*\*\*\*y\"" &&
@@ -128,6 +137,14 @@ refused_with "ONE_STEP asked while still dumpable" "did not make itself non-dump
     as_nobody PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" grant-one-dumpable
 refused_with "ONE_STEP from a traced tool (attached before it went non-dumpable)" "[Tt]racer" \
     strace -f -o /dev/null env PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" grant-one
+refused_with "a RENDER_FILE sent ahead of its GRANTS in one burst" "RENDER_FILE before the grant was confirmed" \
+    env PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" burst-render-first "$T/home/.netrc"
+check "and the GRANTS behind it was never answered (no value, no file)" bash -c '! grep -qE "^(grant|file)" "$0"' "$VS_TMP/out"
+refused_with "a dumpable ONE_STEP burst with a RENDER_FILE behind it" "did not make itself non-dumpable before GRANTS" \
+    as_nobody PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" burst-dumpable "$T/home/.netrc"
+check "and its reason reached the client, no file" bash -c 'grep -q "^refused: .*non-dumpable" "$0" && ! grep -q "^file" "$1"' \
+    "$VS_TMP/err" "$VS_TMP/out"
+diag "the dumpable burst was told: $(head -c 300 "$VS_TMP/err")"
 cc -shared -fPIC -o "$VS_TMP/evil.so" -x c - <<<'void evil(void) {}'
 # (ASAN_OPTIONS: an ASan-built probe would otherwise abort before connecting.)
 refused_with "a foreign LD_PRELOAD library mapped" "evil.so|LD_PRELOAD" \
