@@ -176,22 +176,10 @@ static int pidfd_pid(int pidfd, pid_t *pid)
     int rc = vs_proc_read(AT_FDCWD, name, "pidfd fdinfo", 64 * 1024, &text, &len);
     if (rc != 0)
         return rc;
-    size_t vlen = 0;
-    const char *v = vs_proc_status_field(text, "Pid", &vlen);
     long long value = 0;
-    rc = vs_fail(VS_EIO, "pidfd fdinfo has no Pid line");
-    if (v != NULL && vlen > 0 && vlen < 24) {
-        char num[24];
-        memcpy(num, v, vlen);
-        num[vlen] = '\0';
-        char *end = NULL;
-        errno = 0;
-        value = strtoll(num, &end, 10);
-        if (errno == 0 && *end == '\0') {
-            *pid = (pid_t)value;
-            rc = 0;
-        }
-    }
+    rc = vs_proc_status_number(text, "Pid", &value) ? 0 : vs_fail(VS_EIO, "pidfd fdinfo has no Pid line");
+    if (rc == 0)
+        *pid = (pid_t)value;
     free(text);
     return rc;
 }

@@ -95,18 +95,8 @@ static int read_status(struct vs_peer *p, long *tracer)
         return vs_fail(VS_EDENIED, "peer's NSpid line is empty");
     }
     p->nspid_count = count;
-    *tracer = -1;
-    v = vs_proc_status_field(text, "TracerPid", &vlen);
-    if (v != NULL && vlen > 0 && vlen < 16) {
-        char num[16];
-        memcpy(num, v, vlen);
-        num[vlen] = '\0';
-        char *end = NULL;
-        errno = 0;
-        long t = strtol(num, &end, 10);
-        if (errno == 0 && *end == '\0' && t >= 0)
-            *tracer = t;
-    }
+    long long t = -1;
+    *tracer = vs_proc_status_number(text, "TracerPid", &t) && t >= 0 ? (long)t : -1;
     free(text);
     return 0;
 }

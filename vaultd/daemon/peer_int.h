@@ -35,6 +35,9 @@ int vs_proc_read_stat(int statfd, struct vs_proc_stat *st);
 /* The value of "Key:" in /proc/PID/status text (NUL-terminated), or NULL;
  * *vlen is the length up to the end of the line. */
 const char *vs_proc_status_field(const char *text, const char *key, size_t *vlen);
+/* The field's value as a decimal number (may be negative: fdinfo's Pid is
+ * -1 once the process exited); false when absent or not a number. */
+bool vs_proc_status_number(const char *text, const char *key, long long *out);
 
 /* Splits a cmdline block into p->argv/p->argc (caps: VS_PEER_MAX_ARGS).
  * Takes ownership of buf (len bytes plus a NUL at buf[len]). */

@@ -200,6 +200,24 @@ const char *vs_proc_status_field(const char *text, const char *key, size_t *vlen
     return NULL;
 }
 
+bool vs_proc_status_number(const char *text, const char *key, long long *out)
+{
+    size_t vlen = 0;
+    const char *v = vs_proc_status_field(text, key, &vlen);
+    char num[24];
+    if (v == NULL || vlen == 0 || vlen >= sizeof num)
+        return false;
+    memcpy(num, v, vlen);
+    num[vlen] = '\0';
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(num, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = value;
+    return true;
+}
+
 int vs_proc_split_argv(struct vs_peer *p, char *buf, size_t len)
 {
     size_t argc = 0;
