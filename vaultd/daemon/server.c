@@ -273,8 +273,8 @@ static bool hold_reply(struct vaultd *d, struct conn *c, size_t slot, uint32_t i
 }
 
 /* One frame in, one reply out. Returns false when the connection must be
- * closed; *more says whether another frame may be read in this round (not
- * after an empty socket or a request held for an approval). */
+ * closed; *more says whether to read another frame in this round: after a
+ * granted tool's request, whose file renders come right behind it. */
 static bool serve_one(struct vaultd *d, size_t slot, bool *more)
 {
     *more = false;
@@ -319,7 +319,9 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
     sodium_memzero(frame, sizeof frame);
     if (rc == VAULTD_HELD)
         return true; /* answered later, by approvals.c */
-    *more = true;
+    /* Only a granted tool with files sends more right behind (its renders);
+     * for anyone else another read would only find the socket empty. */
+    *more = c->state == CONN_GRANTED && c->tool != NULL && c->tool->n_files > 0;
     if (rc < 0) {
         /* A malformed or refused request: one error reply, then the peer is
          * dropped (a connection that misbehaved gets no second try). The
