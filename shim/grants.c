@@ -13,7 +13,8 @@
  *     appended (Python, node and coreutils read environ).
  *  3. Managed files are rendered by vaultd right after the grant (before
  *     the program can change its command line) into a sealed, 0600 memfd;
- *     every open gets an independent open of it.
+ *     every open gets an independent open of it. The requests for them go
+ *     right behind the request that grants, answered in order.
  *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
  *     nothing granted, placeholders removed.
  *  5. At exit the region and the memfds are wiped and closed. */
@@ -66,6 +67,10 @@ __attribute__((constructor(103))) static void render_atfork(void)
     (void)pthread_atfork(render_prefork, render_postfork, render_postfork);
 }
 
+/* Set when a buffer could not be locked: its pages may be swapped out,
+ * which mincore cannot tell from never touched, so wipes cover everything. */
+static bool some_unlocked;
+
 /* Locked, not dumped, not inherited across exec (mappings never are).
  * MLOCK_ONFAULT locks each page as it is first touched, before the write
  * that touched it lands: no page that ever holds a value can be swapped,
@@ -77,8 +82,8 @@ static void *locked_pages(size_t len)
         return NULL;
     /* best effort either way: RLIMIT_MEMLOCK may be small; plain mlock on
      * kernels before 4.4 */
-    if (vs_sys(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0)
-        (void)mlock(p, len);
+    if (vs_sys(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0 && mlock(p, len) != 0)
+        some_unlocked = true;
     (void)madvise(p, len, MADV_DONTDUMP);
     return p;
 }
@@ -92,7 +97,7 @@ static void wipe_touched(void *p, size_t len)
     size_t page = (size_t)getauxval(AT_PAGESZ);
     unsigned char resident[REGION_BYTES / 4096 + 2];
     size_t npages = page != 0 ? (len + page - 1) / page : 0;
-    if (npages == 0 || npages > sizeof resident || vs_sys(SYS_mincore, p, len, resident) != 0) {
+    if (some_unlocked || npages == 0 || npages > sizeof resident || vs_sys(SYS_mincore, p, len, resident) != 0) {
         explicit_bzero(p, len);
         return;
     }
