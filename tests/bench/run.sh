@@ -144,7 +144,7 @@ grant_round() { # MODE K M: one vsbench grant run against that server
 }
 for k in 1 4 16; do
     declare -A g50=() g99=() grate=()
-    for r in $(seq 1 "$R_GRANT"); do # each, interval, floor, floor-fsync, each...
+    for r in $(seq 1 "$R_GRANT"); do # every mode in turn, then again
         for mode in $MODES; do
             o=$(grant_round "$mode" "$k" $((M_GRANT / k))) ||
                 die "grant bench ($mode) failed: $(tail -2 "$TMP/vaultd.log" "$TMP/vaultd3.log" "$TMP/floor.log")"
