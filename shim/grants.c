@@ -175,7 +175,7 @@ static const char *tool_env(size_t i)
 const char *vs_grants_placeholder(const char *entry, size_t nlen)
 {
     /* Static "NAME=" strings the slots point at until the value arrives. */
-    static char slots[VS_SHIM_MAX_GRANTS][128];
+    static char slots[VS_SHIM_MAX_GRANTS][128] VS_COLD;
     const char *name;
     for (size_t i = 0; i < VS_SHIM_MAX_GRANTS && (name = tool_env(i)) != NULL; i++) {
         if (strlen(name) != nlen || strncmp(name, entry, nlen) != 0 || nlen + 2 > sizeof slots[i])
@@ -350,7 +350,7 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
     while (vs_msg_next(m, VS_F_PATH, &cursor, &path) == 0) {
         if (vs_shim.nfiles == VS_SHIM_MAX_FILES || path->len >= PATH_MAX)
             return VS_ETOOBIG;
-        struct vs_shim_file *f = &vs_shim.files[vs_shim.nfiles++];
+        struct vs_shim_file *f = &vs_tool.files[vs_shim.nfiles++];
         memcpy(f->path, path->data, path->len);
         f->path[path->len] = '\0';
         f->memfd = -1;
@@ -389,8 +389,8 @@ static void take_renders(int fd, uint8_t *reply, size_t n);
 static void render_all(void)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
-        if (vs_shim.files[i].memfd < 0)
-            (void)render(&vs_shim.files[i]);
+        if (vs_tool.files[i].memfd < 0)
+            (void)render(&vs_tool.files[i]);
 }
 
 void vs_grants_fetch(char **startup)
@@ -454,7 +454,7 @@ void vs_grants_fetch(char **startup)
         vs_shim.granted = true;
         /* A node tool must not open its inspector on SIGUSR1 (signals.c):
          * ignore it now, before node's own start-up could claim it. */
-        if (strstr(vs_shim.exe_path, "/node") != NULL)
+        if (strstr(vs_tool.exe_path, "/node") != NULL)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
         remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
@@ -472,8 +472,8 @@ void vs_grants_fetch(char **startup)
 static struct vs_shim_file *granted_file(const char *canon)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
-        if (strcmp(vs_shim.files[i].path, canon) == 0)
-            return &vs_shim.files[i];
+        if (strcmp(vs_tool.files[i].path, canon) == 0)
+            return &vs_tool.files[i];
     return NULL;
 }
 
@@ -597,8 +597,8 @@ long long vs_shim_managed_size(const char *canon)
 void vs_grants_wipe(void)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
-        if (still_ours(vs_shim.files[i].memfd, vs_shim.files[i].dev, vs_shim.files[i].ino))
-            (void)vs_sys(SYS_close, vs_shim.files[i].memfd);
+        if (still_ours(vs_tool.files[i].memfd, vs_tool.files[i].dev, vs_tool.files[i].ino))
+            (void)vs_sys(SYS_close, vs_tool.files[i].memfd);
     if (region != NULL)
         wipe_touched(region, REGION_BYTES);
     if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))

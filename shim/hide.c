@@ -22,7 +22,7 @@
 #define HIDE_MAX 16
 #define HIDE_BYTES 4096
 
-static char hide_text[HIDE_BYTES];
+static char hide_text[HIDE_BYTES] VS_COLD;
 static size_t hide_used;
 static const char *hide_entry[HIDE_MAX];
 static size_t hide_count;

@@ -32,9 +32,10 @@
 
 extern char **environ;
 
-/* Zero-initialised (.bss, not 74 KiB of .data read from the file): sock
- * becomes -1 in prepare(), before anything can use it. */
+/* Zero-initialised (.bss: vs_tool is 70 KiB, not to be read from the
+ * file as .data): sock becomes -1 in prepare(), before anything can use it. */
 VS_HOT_STATE struct vs_shim vs_shim;
+VS_COLD struct vs_shim_tool vs_tool;
 _Thread_local int vs_shim_guard;
 
 static atomic_int prepare_once VS_HOT = VS_ONCE_INIT;
@@ -214,8 +215,8 @@ const char *vs_shim_self_path(void)
  * a process outside every grant does not pay the readlink. */
 static void find_exe_path(void)
 {
-    ssize_t n = readlink("/proc/self/exe", vs_shim.exe_path, sizeof vs_shim.exe_path - 1);
-    vs_shim.exe_path[n > 0 ? (size_t)n : 0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", vs_tool.exe_path, sizeof vs_tool.exe_path - 1);
+    vs_tool.exe_path[n > 0 ? (size_t)n : 0] = '\0';
 }
 
 static void map_index(void)

@@ -69,7 +69,7 @@ static struct {
     _Atomic int state;
     uint32_t n;
     char path[ALIAS_MAX][PATH_MAX];
-} alias;
+} alias VS_COLD;
 
 static uint64_t len_bit(size_t len)
 {

@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static char exe[PATH_MAX];
+static char exe[PATH_MAX] VS_COLD;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static bool executable(const char *path)
@@ -28,7 +28,7 @@ static void find_exe(void)
     if (slash == NULL)
         return;
     size_t dir = (size_t)(slash - shim_path);
-    static const char *const places[] = {"/vault-exec", "/../../bin/vault-exec"};
+    static const char places[][24] = {"/vault-exec", "/../../bin/vault-exec"}; /* no relocation */
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         size_t n = strlen(places[i]);
         if (dir + n + 1 > sizeof exe)

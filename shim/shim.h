@@ -38,13 +38,19 @@
 #define VS_EXPORT __attribute__((visibility("default")))
 /* State every process touches at start or in common hooks, kept off the
  * pages each file's .bss would spread it over (a page fault each): the
- * small variables go to .data (VS_HOT: the page the loader already dirties
- * where .data meets .bss), and struct vs_shim (its hot fields last) is
- * followed by the index buffer, so that together they start on one page.
- * The shim is linked with --sort-section=name to keep that order. */
+ * small variables go to .data (VS_HOT), and .bss holds the small variables,
+ * struct vs_shim and the start of the index buffer, in that order, from the
+ * page the loader already dirties where .data meets .bss; the large
+ * buffers (VS_COLD, struct vs_shim_tool among them) come after. With a
+ * 3.5 KiB index a process outside every grant touches two pages of .data
+ * and .bss, where it touched three. The shim is linked with
+ * --sort-section=name to keep that order. */
 #define VS_HOT __attribute__((section(".data.vs_hot")))
 #define VS_HOT_INDEX __attribute__((section(".bss.vs_2index"), aligned(16)))
 #define VS_HOT_STATE __attribute__((section(".bss.vs_1state")))
+/* Large buffers only a tool, an exec or a symlinked managed path uses: after
+ * the index buffer, so that they do not push it off the loader's page. */
+#define VS_COLD __attribute__((section(".bss.vs_3cold")))
 #define VS_SHIM_MAX_FILES 16
 #define VS_SHIM_MAX_GRANTS 64
 
@@ -55,12 +61,14 @@ struct vs_shim_file {
     ino_t ino;           /* (closefrom) and the number become another file */
 };
 
-/* Field order: the large per-tool arrays first, what every process's
- * start touches last (next to the index buffer that follows vs_shim). */
-struct vs_shim {
+/* What a tool needs beyond struct vs_shim: its files, its executable's path. */
+struct vs_shim_tool {
     struct vs_shim_file files[VS_SHIM_MAX_FILES];
-    char *grant_entries[VS_SHIM_MAX_GRANTS]; /* "NAME=value" in locked pages */
     char exe_path[PATH_MAX];
+};
+
+/* What every process's start touches (next to the index buffer). */
+struct vs_shim {
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     size_t ngrants;
     size_t nfiles;
@@ -75,6 +83,7 @@ struct vs_shim {
 };
 
 extern struct vs_shim vs_shim;
+extern struct vs_shim_tool vs_tool;
 
 /* Makes the shared state usable: real symbols of this family resolved, the
  * index mapped, environ scrubbed. Idempotent and thread-safe; a hook calls

@@ -15,8 +15,8 @@ static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 /* node, node20, nodejs...: the basename of our executable. */
 static bool is_node(void)
 {
-    const char *base = strrchr(vs_shim.exe_path, '/');
-    base = base != NULL ? base + 1 : vs_shim.exe_path;
+    const char *base = strrchr(vs_tool.exe_path, '/');
+    base = base != NULL ? base + 1 : vs_tool.exe_path;
     return strncmp(base, "node", 4) == 0;
 }
 
