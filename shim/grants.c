@@ -35,7 +35,6 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -317,42 +316,19 @@ static int render_frame(const char *path, uint8_t *frame, size_t cap, size_t *le
     return vs_msg_finish(&w, len);
 }
 
-/* Sends the request that grants (GRANTS in one step, else CONFIRM) and,
- * right behind it, a RENDER_FILE for each file the index gives our tool,
- * all in one sendmmsg, so that vaultd serves them in one round: their
- * audit lines share the grant's fsync and no round trip is spent per file.
- * One system call, not one per frame: a Unix socket's wake-up puts vaultd
- * on this CPU, and with separate sends it ran (and found the socket empty
- * of renders) before the second one went out. The render frames are built
- * in scratch (no value is in them); what does not fit there is left to
- * render_all. *renders says how many went out. */
-static int send_burst(int fd, const uint8_t *request, size_t request_len, uint8_t *scratch, size_t cap,
-                      size_t *renders)
+/* Sends a RENDER_FILE for each file the index gives our tool, right behind
+ * the request that grants (GRANTS in one step, else CONFIRM): vaultd serves
+ * them in the same round, so their audit lines share the grant's fsync and
+ * no round trip is spent per file. Returns how many went out. */
+static size_t send_renders(int fd)
 {
-    struct iovec iov[1 + VS_SHIM_MAX_FILES];
-    struct mmsghdr msgs[1 + VS_SHIM_MAX_FILES];
-    size_t n = 0, used = 0, len = 0;
+    uint8_t frame[PATH_MAX + 64];
+    size_t sent = 0, len = 0;
     const char *path;
-    iov[n++] = (struct iovec){.iov_base = (void *)request, .iov_len = request_len};
-    while (tool != NULL && n < sizeof iov / sizeof iov[0] &&
-           (path = vs_index_tool_file(&vs_shim.index, tool, n - 1)) != NULL &&
-           render_frame(path, scratch + used, cap - used, &len) == 0) {
-        iov[n++] = (struct iovec){.iov_base = scratch + used, .iov_len = len};
-        used += len;
-    }
-    for (size_t i = 0; i < n; i++)
-        msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
-    size_t sent = 0;
-    while (sent < n) { /* a SEQPACKET frame goes whole or not at all */
-        long k = vs_sys(SYS_sendmmsg, fd, msgs + sent, n - sent, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        sent += (size_t)k;
-    }
-    *renders = sent > 0 ? sent - 1 : 0;
-    return sent > 0 ? 0 : VS_EIO;
+    while (tool != NULL && (path = vs_index_tool_file(&vs_shim.index, tool, sent)) != NULL &&
+           render_frame(path, frame, sizeof frame, &len) == 0 && vs_client_send(fd, frame, len) == 0)
+        sent++;
+    return sent;
 }
 
 /* Copies the GRANT_LIST into environ entries and the file list. */
@@ -442,8 +418,9 @@ void vs_grants_fetch(char **startup)
     if (one_step) {
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, true, &len)) == 0)
-            rc = send_burst(fd, frame, len, reply, REPLY_BYTES, &renders);
+        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, true, &len)) == 0 &&
+            (rc = vs_client_send(fd, frame, len)) == 0)
+            renders = send_renders(fd);
     } else {
         if (rc == 0 && (rc = grants_frame(frame, sizeof frame, false, &len)) == 0)
             rc = vs_client_call(fd, frame, len, reply, REPLY_BYTES, &m);
@@ -451,8 +428,8 @@ void vs_grants_fetch(char **startup)
             rc = VS_EPERM;
         struct vs_msg_writer w;
         vs_msg_begin(&w, frame, sizeof frame, VS_OP_CONFIRM, 1);
-        if (rc == 0 && (rc = vs_msg_finish(&w, &len)) == 0)
-            rc = send_burst(fd, frame, len, reply, REPLY_BYTES, &renders);
+        if (rc == 0 && (rc = vs_msg_finish(&w, &len)) == 0 && (rc = vs_client_send(fd, frame, len)) == 0)
+            renders = send_renders(fd);
     }
     if (rc == 0)
         rc = vs_client_recv(fd, reply, REPLY_BYTES, &m);
@@ -539,7 +516,7 @@ static int take_render(const struct vs_msg *m)
     return 0;
 }
 
-/* The answers to send_burst's renders, in order; a refusal ends the connection
+/* The answers to send_renders, in order; a refusal ends the connection
  * (vaultd drops a peer it refused), and render_all says what is missing. */
 static void take_renders(int fd, uint8_t *reply, size_t n)
 {

@@ -164,14 +164,5 @@ granted "granted, through a symlinked folder" / "$T/homelink/.netrc"
 granted "granted, the *at calls on a dirfd" "$T/home" ".netrc" --dirfd "$T/home"
 rm -f "$T/other/.netrc"; ln -s "$NETRC" "$T/other/.netrc"
 granted "granted, a symlink named .netrc to the managed file" "$T/other" ".netrc"
-# The tool's GRANTS and its file's RENDER_FILE leave in one sendmmsg, so vaultd
-# reads both before it answers: one round, one fsync. (With one send each, the
-# socket's wake-up ran vaultd on the tool's CPU between them: two rounds.) Only
-# what the tool sends is traced; traced, it is refused, so no value arrives.
-check "a tool's grant request and its file render leave in one system call" bash -c '
-    strace -f -qq -e trace=sendto,sendmsg,sendmmsg -o "$3" env LD_PRELOAD="$0" VAULT_SOCKET="$1" "$2" "$4" \
-        >/dev/null 2>&1
-    grep -Eq "sendmmsg\(.*\], 2, MSG_NOSIGNAL\) = 2$" "$3" && ! grep -Eq "sendto\(|sendmsg\(" "$3"' \
-    "$SHIM" "$VAULT_SOCKET" "$T/probe-plain" "$VS_TMP/burst.strace" "$NETRC"
 check "no token in vaultd's log" absent_in "$api" "$VS_TMP/vaultd.log"
 vs_end

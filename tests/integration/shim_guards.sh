@@ -70,12 +70,12 @@ check "NODE_OPTIONS --require refuses the node tool its grant, with one line" ba
 # process and says so in the index; the shim then goes non-dumpable BEFORE
 # it sends its request (invariant 7 from the very first byte). A traced
 # tool shows the order, is refused (the tracer), and is dumpable again.
-env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" strace -f -o "$VS_TMP/one.trace" -e trace=prctl,connect,sendto,sendmsg,sendmmsg \
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" strace -f -o "$VS_TMP/one.trace" -e trace=prctl,connect,sendto,sendmsg \
     /usr/bin/node "$T/tool.js" >"$VS_TMP/t.out" 2>"$VS_TMP/t.err"
 check "one step: the shim is non-dumpable before it sends its request to vaultd" bash -c '
     fd=$(sed -n "s/.*connect(\([0-9]*\), .*vaultd.sock.*/\1/p" "$0" | head -1); [ -n "$fd" ] &&
-    grep -nE "prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\)|send(to|msg|mmsg)\($fd," "$0" | head -2 | tr "\n" " " |
-      grep -qE "^[0-9]+:[0-9]+ +prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\).* [0-9]+:[0-9]+ +send(to|msg|mmsg)\("' "$VS_TMP/one.trace"
+    grep -nE "prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\)|send(to|msg)\($fd," "$0" | head -2 | tr "\n" " " |
+      grep -qE "^[0-9]+:[0-9]+ +prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\).* [0-9]+:[0-9]+ +send(to|msg)\("' "$VS_TMP/one.trace"
 check "a traced tool asking in one step is refused (the tracer), with one line" bash -c '
     grep -qx "granted false" "$0" && [ "$(grep -c "no grant: .*[Tt]racer" "$1")" = 1 ]' "$VS_TMP/t.out" "$VS_TMP/t.err"
 check "and is dumpable again after the refusal" grep -qE "prctl\(PR_SET_DUMPABLE, (1|SUID_DUMP_USER)\)" "$VS_TMP/one.trace"
