@@ -3,6 +3,7 @@
 # that stay stable on a loaded machine (docs/shim-startup.md):
 #   callgrind instructions of /bin/true (the dynamic loader included),
 #   page faults (perf stat -r 300), syscalls (strace -c of one run),
+#   the faults of a bash loop split by process (perf record),
 #   and interleaved fork+exec wall time (vsbench exec).
 # Usage: VS_BUILD=build tests/bench/startup.sh [OTHER.so ...]
 # Each OTHER.so (e.g. an older shim build) is measured beside the current
@@ -59,6 +60,23 @@ echo "(perf's faults include env(1) exec'ing /bin/true; compare rows)"
 cc -O2 -o "$TMP/faults" "$(dirname "$0")/faults.c" || die "cannot build faults.c"
 echo "per run, 300 runs interleaved: page faults (mean min max) and median CPU time (us, user+system):"
 "$TMP/faults" 300 "" "$EMPTY" "$SHIM" "$@"
+# A bash loop splits where a command's faults happen: in bash itself (its
+# pages are copy-on-write after each fork), in bash's child between fork and
+# exec (the exec hook runs there, and fork copies no page-table entries of
+# file mappings, so each text page it runs faults again), and in the program.
+loop_faults() { # PRELOAD: "parent child program" faults per command, 40 commands
+    perf record -q -o "$TMP/loop.data" -e page-faults -c 1 env $(pre "$1") \
+        bash -c 'for ((i = 0; i < 40; i++)); do /bin/true; done' >/dev/null 2>&1 || return 1
+    perf script -i "$TMP/loop.data" -F comm,pid 2>/dev/null | awk '
+        $1 == "bash" { n[$2]++ } $1 == "true" { prog++ }
+        END { for (p in n) if (n[p] > most) { most = n[p]; parent = p }
+              for (p in n) if (p != parent) child += n[p]
+              printf "%.1f %.1f %.1f\n", most / 40, child / 40, prog / 40 }'
+}
+echo "bash loop, page faults per command: bash / its child before exec / the program:"
+for l in "${libs[@]}"; do
+    printf '%-28s %s\n' "$(name "$l")" "$(loop_faults "$l" || echo failed)"
+done
 N=${VS_STARTUP_N:-1000}
 echo "vsbench exec $N SHIM EMPTY (us, medians of interleaved rounds):"
 "$BENCH" exec "$N" "$SHIM" "$EMPTY"
