@@ -17,7 +17,7 @@ static const struct {
     uint16_t type;
     uint8_t kind;
     uint32_t min, max;
-    char name[12];
+    char name[VS_FIELD_NAME_SIZE];
 } field_table[] = {
     {VS_F_NAME, K_TEXT, 1, VS_F_NAME_MAX, "NAME"},
     {VS_F_VALUE, K_BYTES, 0, VS_F_VALUE_MAX, "VALUE"},
@@ -46,7 +46,7 @@ static const struct {
 
 static const struct {
     uint8_t op;
-    char name[13];
+    char name[VS_OP_NAME_SIZE];
 } op_table[] = {
     {VS_OP_GRANTS, "GRANTS"}, {VS_OP_CONFIRM, "CONFIRM"}, {VS_OP_RENDER_FILE, "RENDER_FILE"},
     {VS_OP_STATUS, "STATUS"}, {VS_OP_UNLOCK, "UNLOCK"},   {VS_OP_LOCK, "LOCK"},

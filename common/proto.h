@@ -106,6 +106,11 @@ enum vs_field {
 #define VS_F_STATUS_TEXT_MAX 16384
 
 /* "GRANTS", "NAME"...; "unknown" for a number not in the enum. Never NULL. */
+/* The name tables hold names as arrays of these sizes, NUL included (no
+ * relocation: common/proto.c). A name that fills its array exactly would
+ * compile without its NUL; test_proto checks every one has it. */
+#define VS_OP_NAME_SIZE 13
+#define VS_FIELD_NAME_SIZE 12
 const char *vs_op_name(unsigned op);
 const char *vs_field_name(unsigned type);
 /* 1 for a known request op, 0 otherwise (replies, unknown numbers). */

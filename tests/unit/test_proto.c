@@ -300,6 +300,11 @@ static void numbers_and_names(void **state)
     }
     for (unsigned t = 1; t <= 19; t++)
         assert_true(strcmp(vs_field_name(t), "unknown") != 0);
+    /* Every name in the tables ends inside its array (proto.h). */
+    for (unsigned op = 0; op < 256; op++)
+        assert_non_null(memchr(vs_op_name(op), '\0', VS_OP_NAME_SIZE));
+    for (unsigned t = 0; t < 64; t++)
+        assert_non_null(memchr(vs_field_name(t), '\0', VS_FIELD_NAME_SIZE));
     assert_false(vs_op_is_request(0));
     assert_false(vs_op_is_request(0x20));
 }
