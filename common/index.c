@@ -292,8 +292,12 @@ bool vs_index_entry_protected(const struct vs_index *idx, const char *entry)
 {
     if (entry == NULL)
         return false;
-    const char *eq = strchr(entry, '=');
-    return vs_index_env_protected(idx, entry, eq != NULL ? (size_t)(eq - entry) : strlen(entry));
+    /* a loop, not strchr: the exec hooks call this for every entry between
+     * fork and exec, where each libc text page used is a fault */
+    const char *end = entry;
+    while (*end != '\0' && *end != '=')
+        end++;
+    return vs_index_env_protected(idx, entry, (size_t)(end - entry));
 }
 
 bool vs_index_env_granted_anywhere(const struct vs_index *idx, const char *name, size_t len)

@@ -5,7 +5,12 @@
  * re-enters the managed-path check and resolves the real syscall with
  * dlsym. vs_sys is inline, touches nothing but errno, and is safe in a
  * vfork child and in a constructor. Returns the result, or -1 with errno
- * set, like syscall(2). Other architectures use libc's syscall(2). */
+ * set, like syscall(2). Other architectures use libc's syscall(2).
+ *
+ * vs_sys_raw(NR, args...): the same call with errno untouched: the result,
+ * or -errno. For the exec hooks, which leave errno as they found it and,
+ * between fork and exec, should run no libc page they need not (each one
+ * faults in again in the child). */
 #ifndef VS_RAWSYS_H
 #define VS_RAWSYS_H
 
@@ -13,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static inline long vs_sys6(long n, long a, long b, long c, long d, long e, long f)
+static inline long vs_sys6_raw(long n, long a, long b, long c, long d, long e, long f)
 {
     long r;
 #if defined(__x86_64__)
@@ -35,8 +40,19 @@ static inline long vs_sys6(long n, long a, long b, long c, long d, long e, long 
     __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
     r = x0;
 #else
-    return syscall(n, a, b, c, d, e, f);
+    int saved = errno;
+    r = syscall(n, a, b, c, d, e, f);
+    if (r == -1) {
+        r = -errno;
+        errno = saved;
+    }
 #endif
+    return r;
+}
+
+static inline long vs_sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long r = vs_sys6_raw(n, a, b, c, d, e, f);
     if ((unsigned long)r > -4096UL) {
         errno = (int)-r;
         return -1;
@@ -47,5 +63,8 @@ static inline long vs_sys6(long n, long a, long b, long c, long d, long e, long 
 #define VS_SYS_PICK_(n, a, b, c, d, e, f, ...)                                                   \
     vs_sys6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 #define vs_sys(...) VS_SYS_PICK_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
+#define VS_SYS_RAW_PICK_(n, a, b, c, d, e, f, ...)                                               \
+    vs_sys6_raw((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define vs_sys_raw(...) VS_SYS_RAW_PICK_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
 #endif

@@ -3,7 +3,13 @@
  *  1. Pure: reads its arguments only; no hook, no allocation, no stdio, no
  *     errno change; safe in a vfork child and between fork and exec.
  *  2. Never writes outside buf[0..cap): every copy is bounds-checked, and an
- *     overflow is E2BIG, never a partial envp. */
+ *     overflow is E2BIG, never a partial envp.
+ *  3. Between fork and exec each page the child reads that is not already
+ *     mapped in it is a fault (about 10 us): libc's string functions (three
+ *     windows of its text, and .rodata for strcspn's table) and our own
+ *     .rodata. So the ordinary child's path here uses the small loops below
+ *     and strings kept in .data, whose page the process has written and the
+ *     child has mapped. */
 #include "childenv.h"
 
 #include "inject.h"
@@ -12,16 +18,40 @@
 #include <stdint.h>
 #include <string.h>
 
-static const char preload_eq[] = "LD_PRELOAD=";
-static const char socket_eq[] = "VAULT_SOCKET=";
-static const char nousersite_eq[] = "PYTHONNOUSERSITE=";
-static const char nousersite_on[] = "PYTHONNOUSERSITE=1";
+/* Not const: const data would go to .rodata (rule 3). Never written. */
+static char preload_eq[] = "LD_PRELOAD=";
+static char socket_eq[] = "VAULT_SOCKET=";
+static char nousersite_eq[] = "PYTHONNOUSERSITE=";
+static char nousersite_on[] = "PYTHONNOUSERSITE=1";
 
 #define LIT_LEN(s) (sizeof(s) - 1)
 
+static size_t text_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0') {
+        /* empty asm: keeps the compiler from making this loop a call to
+         * strlen, which it recognizes (rule 3) */
+        __asm__("" : "+r"(n));
+        n++;
+    }
+    return n;
+}
+
 static bool has_prefix(const char *entry, const char *prefix, size_t plen)
 {
-    return strncmp(entry, prefix, plen) == 0;
+    for (size_t i = 0; i < plen; i++)
+        if (entry[i] != prefix[i])
+            return false; /* a shorter entry stops at its NUL, which no prefix holds */
+    return true;
+}
+
+/* Copies src up to its NUL (not copied) to dst; returns the end in dst. */
+static char *copy_text(char *dst, const char *src)
+{
+    while (*src != '\0')
+        *dst++ = *src++;
+    return dst;
 }
 
 static bool set(const char *s)
@@ -32,7 +62,12 @@ static bool set(const char *s)
 /* A placeholder name: non-empty, no '='. */
 static bool placeholder_ok(const char *name)
 {
-    return set(name) && strchr(name, '=') == NULL;
+    if (!set(name))
+        return false;
+    for (const char *p = name; *p != '\0'; p++)
+        if (*p == '=')
+            return false;
+    return true;
 }
 
 static size_t count_envp(char *const *envp)
@@ -58,19 +93,19 @@ size_t vs_childenv_size(const struct vs_childenv_in *in)
     size_t bytes = 0;
     if (set(in->shim_path)) {
         /* "LD_PRELOAD=" shim, then ':' + every parent LD_PRELOAD value */
-        bytes = add(bytes, LIT_LEN(preload_eq) + strlen(in->shim_path) + 1);
+        bytes = add(bytes, LIT_LEN(preload_eq) + text_len(in->shim_path) + 1);
         for (size_t i = 0; i < n; i++)
             if (has_prefix(in->envp[i], preload_eq, LIT_LEN(preload_eq)))
-                bytes = add(bytes, strlen(in->envp[i]) - LIT_LEN(preload_eq) + 1);
+                bytes = add(bytes, text_len(in->envp[i]) - LIT_LEN(preload_eq) + 1);
     }
     if (set(in->socket_path))
-        bytes = add(bytes, LIT_LEN(socket_eq) + strlen(in->socket_path) + 1);
+        bytes = add(bytes, LIT_LEN(socket_eq) + text_len(in->socket_path) + 1);
     if (in->tool != NULL && in->idx != NULL) {
         for (size_t i = 0; i < in->tool->env_count; i++) {
             const char *name = vs_index_tool_env(in->idx, in->tool, i);
             if (placeholder_ok(name)) {
                 slots = add(slots, 1);
-                bytes = add(bytes, strlen(name) + 2);
+                bytes = add(bytes, text_len(name) + 2);
             }
         }
     }
@@ -116,22 +151,39 @@ static char *arena_take(struct arena *a, size_t len)
     return p;
 }
 
+static bool preload_separator(char c)
+{
+    return c == ':' || c == ' ';
+}
+
+/* Is the element at p (up to a separator or the end) the shim's path? */
+static bool element_is(const char *p, const char *shim)
+{
+    while (*shim != '\0' && *p == *shim) {
+        p++;
+        shim++;
+    }
+    return *shim == '\0' && (*p == '\0' || preload_separator(*p));
+}
+
 /* Appends the elements of a preload list value, split on ':' and ' ',
  * except empty ones and copies of shim, to dst (cursor *pos, limit end). */
 static bool append_preloads(char *dst, size_t *pos, size_t end, const char *value, const char *shim)
 {
-    size_t shim_len = strlen(shim);
     const char *p = value;
     while (*p != '\0') {
-        size_t len = strcspn(p, ": ");
-        if (len > 0 && !(len == shim_len && memcmp(p, shim, len) == 0)) {
-            if (*pos + 1 + len > end)
+        if (!preload_separator(*p) && !element_is(p, shim)) {
+            if (*pos + 1 > end)
                 return false;
             dst[(*pos)++] = ':';
-            memcpy(dst + *pos, p, len);
-            *pos += len;
+            for (; *p != '\0' && !preload_separator(*p); p++) {
+                if (*pos + 1 > end)
+                    return false;
+                dst[(*pos)++] = *p;
+            }
         }
-        p += len;
+        while (*p != '\0' && !preload_separator(*p))
+            p++;
         if (*p != '\0')
             p++;
     }
@@ -142,20 +194,16 @@ static bool append_preloads(char *dst, size_t *pos, size_t end, const char *valu
  * parent's other libraries. */
 static char *build_preload(struct arena *a, const struct vs_childenv_in *in, size_t n)
 {
-    size_t len = LIT_LEN(preload_eq) + strlen(in->shim_path);
+    size_t len = LIT_LEN(preload_eq) + text_len(in->shim_path);
     bool keep_others = in->tool == NULL && !in->interpreter;
     if (keep_others)
         for (size_t i = 0; i < n; i++)
             if (has_prefix(in->envp[i], preload_eq, LIT_LEN(preload_eq)))
-                len += strlen(in->envp[i]) - LIT_LEN(preload_eq) + 1;
+                len += text_len(in->envp[i]) - LIT_LEN(preload_eq) + 1;
     char *s = arena_take(a, len + 1);
     if (s == NULL)
         return NULL;
-    size_t pos = 0;
-    memcpy(s, preload_eq, LIT_LEN(preload_eq));
-    pos += LIT_LEN(preload_eq);
-    memcpy(s + pos, in->shim_path, strlen(in->shim_path));
-    pos += strlen(in->shim_path);
+    size_t pos = (size_t)(copy_text(copy_text(s, preload_eq), in->shim_path) - s);
     if (keep_others)
         for (size_t i = 0; i < n; i++)
             if (has_prefix(in->envp[i], preload_eq, LIT_LEN(preload_eq)) &&
@@ -165,14 +213,19 @@ static char *build_preload(struct arena *a, const struct vs_childenv_in *in, siz
     return s;
 }
 
-static char *build_pair(struct arena *a, const char *prefix, size_t plen, const char *value)
+/* "<prefix><value>" (value NULL: "<prefix>="). */
+static char *build_pair(struct arena *a, const char *prefix, const char *value)
 {
-    size_t vlen = strlen(value);
+    size_t plen = text_len(prefix), vlen = value != NULL ? text_len(value) : 1;
     char *s = arena_take(a, plen + vlen + 1);
     if (s == NULL)
         return NULL;
-    memcpy(s, prefix, plen);
-    memcpy(s + plen, value, vlen + 1);
+    char *end = copy_text(s, prefix);
+    if (value != NULL)
+        end = copy_text(end, value);
+    else
+        *end++ = '=';
+    *end = '\0';
     return s;
 }
 
@@ -187,7 +240,8 @@ static bool dropped(const struct vs_childenv_in *in, const char *entry)
         return true;
     if (in->interpreter) {
         if (has_prefix(entry, nousersite_eq, LIT_LEN(nousersite_eq)) ||
-            strcmp(entry, "PYTHONNOUSERSITE") == 0)
+            (has_prefix(entry, nousersite_eq, LIT_LEN(nousersite_eq) - 1) &&
+             entry[LIT_LEN(nousersite_eq) - 1] == '\0'))
             return true;
         /* LD_PRELOAD is in the table; with no shim path the parent's is
          * kept (see childenv.h), so it is not judged here. */
@@ -222,7 +276,7 @@ int vs_childenv_build(const struct vs_childenv_in *in, void *buf, size_t cap, ch
             return E2BIG;
     }
     if (set(in->socket_path)) {
-        char *s = build_pair(&a, socket_eq, LIT_LEN(socket_eq), in->socket_path);
+        char *s = build_pair(&a, socket_eq, in->socket_path);
         if (s == NULL || !arena_push(&a, s))
             return E2BIG;
     }
@@ -231,7 +285,7 @@ int vs_childenv_build(const struct vs_childenv_in *in, void *buf, size_t cap, ch
             const char *name = vs_index_tool_env(in->idx, in->tool, i);
             if (!placeholder_ok(name))
                 continue;
-            char *s = build_pair(&a, name, strlen(name), "=");
+            char *s = build_pair(&a, name, NULL);
             if (s == NULL || !arena_push(&a, s))
                 return E2BIG;
         }

@@ -103,7 +103,8 @@ void vs_exec_resolve(void)
  * program, without calling through NULL. */
 #define MISSING(err) (errno = (err), -1)
 
-/* ---- looking at the target (raw syscalls: no hook of ours runs) ---- */
+/* ---- looking at the target (raw syscalls: no hook of ours runs, and
+ * errno is left alone: vs_sys_raw) ---- */
 
 struct target {
     bool found;               /* statx succeeded */
@@ -112,40 +113,55 @@ struct target {
     bool privileged;          /* setuid, setgid or file capabilities */
 };
 
-/* "/proc/self/fd/N[/path]" for the path-based xattr and statfs calls when
- * the target is named by a directory fd. */
-static bool xpath(int dirfd, const char *path, bool empty_path, char *out, size_t cap)
-{
-    if (!empty_path && (path[0] == '/' || dirfd == AT_FDCWD)) {
-        size_t n = strlen(path);
-        if (n >= cap)
-            return false;
-        memcpy(out, path, n + 1);
-        return true;
-    }
-    int n = empty_path || path[0] == '\0' ? snprintf(out, cap, "/proc/self/fd/%d", dirfd)
-                                          : snprintf(out, cap, "/proc/self/fd/%d/%s", dirfd, path);
-    return n > 0 && (size_t)n < cap;
-}
-
 static bool kernel_honours_setid(const char *name)
 {
-    if (vs_sys(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+    if (vs_sys_raw(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
         return false;
     struct statfs fs;
-    if (vs_sys(SYS_statfs, name, &fs) == 0 && (fs.f_flags & ST_NOSUID))
+    if (vs_sys_raw(SYS_statfs, name, &fs) == 0 && (fs.f_flags & ST_NOSUID))
         return false;
     return true;
 }
 
+/* In .data, not .rodata: .data's page is written at start, so a forked
+ * child has it mapped; a .rodata page it reads between fork and exec is a
+ * fault of its own, for this one string. */
+static char capability_attr[] VS_HOT = "security.capability";
+
+/* Would the kernel raise privileges running the file name? setid: its
+ * mode says setuid or setgid. */
+static bool privileged_name(const char *name, bool setid, bool nofollow)
+{
+    bool caps = false;
+    if (!setid) {
+        long r = nofollow ? vs_sys_raw(SYS_lgetxattr, name, capability_attr, NULL, 0)
+                          : vs_sys_raw(SYS_getxattr, name, capability_attr, NULL, 0);
+        caps = r > 0;
+    }
+    return (setid || caps) && kernel_honours_setid(name);
+}
+
+/* The same for a target named through a directory fd: the path-based
+ * calls get "/proc/self/fd/N[/path]". Out of line, so that its buffer is
+ * on the stack only for such a target. */
+__attribute__((noinline)) static bool privileged_at(int dirfd, const char *path, bool empty_path, bool setid,
+                                                    bool nofollow)
+{
+    char name[PATH_MAX + 32];
+    int n = empty_path ? snprintf(name, sizeof name, "/proc/self/fd/%d", dirfd)
+                       : snprintf(name, sizeof name, "/proc/self/fd/%d/%s", dirfd, path);
+    return n > 0 && (size_t)n < sizeof name && privileged_name(name, setid, nofollow);
+}
+
 static void look(int dirfd, const char *path, int atflags, struct target *t)
 {
-    memset(t, 0, sizeof *t);
+    t->found = false;
+    t->privileged = false;
     if (path == NULL)
         return;
     struct statx sx;
-    if (vs_sys(SYS_statx, dirfd, path, atflags | AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE | STATX_INO,
-                &sx) != 0)
+    if (vs_sys_raw(SYS_statx, dirfd, path, atflags | AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE | STATX_INO,
+                   &sx) != 0)
         return;
     t->found = true;
     t->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
@@ -154,35 +170,34 @@ static void look(int dirfd, const char *path, int atflags, struct target *t)
     if (!S_ISREG(t->mode) || (t->mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
         return; /* the real call fails (EACCES): not ours to refuse */
     bool setid = (t->mode & S_ISUID) || (t->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
-    char name[PATH_MAX + 32];
+    bool nofollow = (atflags & AT_SYMLINK_NOFOLLOW) != 0;
     bool empty = (atflags & AT_EMPTY_PATH) && path[0] == '\0';
-    if (!xpath(dirfd, path, empty, name, sizeof name))
-        return;
-    bool caps = false;
-    if (!setid) {
-        long r = (atflags & AT_SYMLINK_NOFOLLOW)
-                     ? vs_sys(SYS_lgetxattr, name, "security.capability", NULL, 0)
-                     : vs_sys(SYS_getxattr, name, "security.capability", NULL, 0);
-        caps = r > 0;
-    }
-    t->privileged = (setid || caps) && kernel_honours_setid(name);
+    if (!empty && path[0] != '\0' && (path[0] == '/' || dirfd == AT_FDCWD))
+        t->privileged = privileged_name(path, setid, nofollow);
+    else
+        t->privileged = privileged_at(dirfd, path, empty || path[0] == '\0', setid, nofollow);
 }
+
+/* The kernel reads this much of a "#!" line (BINPRM_BUF_SIZE). */
+#define SHEBANG_MAX 256
 
 /* The interpreter of a "#!" script, when the target is one: its path in
  * interp, and whether an optional argument follows it (then no script is
  * the first argument, as vaultd sees it). */
-static bool read_shebang(int fd, char *interp, size_t cap, bool *has_arg)
+static bool read_shebang(int fd, char interp[SHEBANG_MAX], bool *has_arg)
 {
-    char buf[256];
-    long n = vs_sys(SYS_pread64, fd, buf, sizeof buf - 1, 0);
+    char buf[SHEBANG_MAX];
+    long n = vs_sys_raw(SYS_pread64, fd, buf, sizeof buf - 1, 0);
     if (n < 2 || buf[0] != '#' || buf[1] != '!')
         return false;
     buf[n] = '\0';
     char *p = buf + 2;
     while (*p == ' ' || *p == '\t')
         p++;
-    size_t len = strcspn(p, " \t\n");
-    if (len == 0 || len >= cap || p[len] == '\0')
+    size_t len = 0;
+    while (p[len] != '\0' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n')
+        len++;
+    if (len == 0 || len >= SHEBANG_MAX || p[len] == '\0')
         return false; /* no newline within the buffer: the kernel's limit differs, do not guess */
     memcpy(interp, p, len);
     interp[len] = '\0';
@@ -193,8 +208,8 @@ static bool read_shebang(int fd, char *interp, size_t cap, bool *has_arg)
     return true;
 }
 
-/* An fd to read the target's first bytes from (-1: none); *owned says
- * whether the caller closes it. A target named by its fd is read with
+/* An fd to read the target's first bytes from (negative: none); *owned
+ * says whether the caller closes it. A target named by its fd is read with
  * pread, which leaves the fd's offset alone. */
 static int open_target(int dirfd, const char *path, int atflags, bool *owned)
 {
@@ -202,17 +217,16 @@ static int open_target(int dirfd, const char *path, int atflags, bool *owned)
     if ((atflags & AT_EMPTY_PATH) && path[0] == '\0')
         return dirfd;
     *owned = true;
-    return (int)vs_sys(SYS_openat, dirfd, path,
-                        O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-                            ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
+    return (int)vs_sys_raw(SYS_openat, dirfd, path,
+                           O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                               ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
 }
 
 struct decision {
     const struct vs_index_tool *tool;
+    const char *interp;    /* the interpreter of a "#!" script run with the script as its first argument */
     bool interpreter;
     bool refuse;
-    bool shebang;          /* the target is a "#!" script of interp */
-    char interp[PATH_MAX];
 };
 
 static const struct vs_index *index_or_null(void)
@@ -221,10 +235,15 @@ static const struct vs_index *index_or_null(void)
 }
 
 /* Decides about the program dirfd/path with arguments argv: is it refused,
- * which tool does the child run as. */
-static void decide(int dirfd, const char *path, int atflags, char *const argv[], struct decision *d)
+ * which tool does the child run as. interp: room for a script's
+ * interpreter, which d->interp may point to. */
+static void decide(int dirfd, const char *path, int atflags, char *const argv[], struct decision *d,
+                   char interp[SHEBANG_MAX])
 {
-    memset(d, 0, sizeof *d);
+    d->tool = NULL;
+    d->interp = NULL;
+    d->interpreter = false;
+    d->refuse = false;
     struct target t;
     look(dirfd, path, atflags, &t);
     if (!t.found)
@@ -237,14 +256,13 @@ static void decide(int dirfd, const char *path, int atflags, char *const argv[],
         return;
     const struct vs_index *idx = index_or_null();
     /* a script: the kernel runs its interpreter with the script's path */
-    char interp[PATH_MAX];
     bool has_arg = false, shebang = false;
     bool owned;
     int fd = open_target(dirfd, path, atflags, &owned);
     if (fd >= 0) {
-        shebang = read_shebang(fd, interp, sizeof interp, &has_arg);
+        shebang = read_shebang(fd, interp, &has_arg);
         if (owned)
-            vs_sys(SYS_close, fd);
+            (void)vs_sys_raw(SYS_close, fd);
     }
     if (shebang) {
         struct target it;
@@ -256,8 +274,7 @@ static void decide(int dirfd, const char *path, int atflags, char *const argv[],
         if (!it.found || idx == NULL)
             return;
         d->tool = vs_index_find_tool(idx, it.dev, it.ino, !has_arg, t.dev, t.ino);
-        d->shebang = !has_arg;
-        memcpy(d->interp, interp, strlen(interp) + 1);
+        d->interp = has_arg ? NULL : interp;
     } else if (idx != NULL) {
         bool has_script = false;
         struct target st = {0};
@@ -301,8 +318,8 @@ static bool search_path(const char *file, char *out, size_t cap)
             out[dl] = '/';
             memcpy(out + dl + 1, file, flen + 1);
             struct statx sx;
-            if (vs_sys(SYS_statx, AT_FDCWD, out, AT_STATX_SYNC_AS_STAT, STATX_TYPE, &sx) == 0 &&
-                S_ISREG(sx.stx_mode) && vs_sys(SYS_faccessat, AT_FDCWD, out, X_OK) == 0)
+            if (vs_sys_raw(SYS_statx, AT_FDCWD, out, AT_STATX_SYNC_AS_STAT, STATX_TYPE, &sx) == 0 &&
+                S_ISREG(sx.stx_mode) && vs_sys_raw(SYS_faccessat, AT_FDCWD, out, X_OK) == 0)
                 return true;
         }
         p += dlen;
@@ -311,47 +328,121 @@ static bool search_path(const char *file, char *out, size_t cap)
     }
 }
 
-/* ---- the child's environment ---- */
+/* ---- one call's plan and the child's environment ----
+ * prepare() decides; the hook then gives build() `need` bytes of its own
+ * stack (ENV_SPACE: alloca, in the frame that makes the real call), or
+ * NULL for an mmap when that is over ENV_STACK. Sized to fit rather than a
+ * fixed array: between fork and exec every stack page first touched is a
+ * fault, and a fixed buffer spread the hook's frames over six pages. */
 
 struct envbuf {
-    char stack[ENV_STACK];
-    void *map;
-    size_t maplen;
-    char **envp;
-    /* route.h: set when the call runs vault-exec instead of the target */
-    const char *route_exe;
+    struct decision d;
+    struct vs_childenv_in in;
+    const char *path;       /* the target, for vault-exec's argv */
+    char *const *argv;
+    size_t route_slots;     /* vault-exec's argv slots (0: not routed) */
+    size_t need;            /* bytes for the route slots and the environment */
+    /* results */
+    const char *route_exe;  /* route.h: set when the call runs vault-exec instead of the target */
     char **route_argv;
-    char *argv_slots[VS_ROUTE_MAX_ARGS];
+    char **envp;
+    void *map;              /* the space, when mmap'd */
+    size_t maplen;
+    char interp[SHEBANG_MAX];
 };
 
-/* 0, or an errno value (E2BIG, ENOMEM). */
-static int child_env(char *const envp[], const struct decision *d, struct envbuf *b)
+#define ENV_SPACE(b) ((b).need <= ENV_STACK ? alloca((b).need) : NULL)
+
+/* vault-exec's argv slots for this call, or 0: the call is not routed. A
+ * mediated tool named by a path runs as vault-exec -- TARGET ARGS; a
+ * target named only by an fd is not routed (vaultd refuses it the keys). */
+static size_t route_slots(int dirfd, const char *path, int atflags, char *const argv[], const struct decision *d)
 {
-    struct vs_childenv_in in = {
+    if (!vs_route_wanted(d->tool) || dirfd != AT_FDCWD || (atflags & AT_EMPTY_PATH) || path == NULL ||
+        vs_route_exe() == NULL)
+        return 0;
+    size_t args = 0;
+    while (argv != NULL && argv[0] != NULL && argv[args + 1] != NULL)
+        args++;
+    /* "vault-exec" "--" [interp] target args... NULL; vs_route_argv wants 5 at least */
+    size_t slots = 4 + (d->interp != NULL ? 1 : 0) + args;
+    if (slots < 5)
+        slots = 5;
+    return slots <= VS_ROUTE_MAX_ARGS ? slots : 0;
+}
+
+static void say_refused(const char *path)
+{
+    int saved = errno;
+    vs_shim_say("exec: ", path != NULL ? path : "?",
+                ": refused: setuid, setgid or file capabilities (the loader would drop the shim)");
+    errno = saved;
+}
+
+/* Decides for one call. 0 to go on to build(), or an errno value to fail
+ * with. errno itself is left as it was. */
+static int prepare(int dirfd, const char *path, int atflags, char *const argv[], char *const envp[],
+                   struct envbuf *b)
+{
+    b->route_exe = NULL;
+    b->route_argv = NULL;
+    b->envp = NULL;
+    b->map = NULL;
+    b->maplen = 0;
+    decide(dirfd, path, atflags, argv, &b->d, b->interp);
+    if (b->d.refuse) {
+        say_refused(path);
+        return EPERM;
+    }
+    b->path = path;
+    b->argv = argv;
+    b->route_slots = route_slots(dirfd, path, atflags, argv, &b->d);
+    if (b->route_slots > 0) {
+        b->d.tool = NULL; /* vault-exec is no tool: it asks vaultd itself */
+        b->d.interpreter = false;
+    }
+    b->in = (struct vs_childenv_in){
         .envp = envp,
         .shim_path = vs_shim_self_path(),
         .socket_path = vs_shim.socket_path,
         .idx = index_or_null(),
-        .tool = d->tool,
-        .interpreter = d->interpreter,
+        .tool = b->d.tool,
+        .interpreter = b->d.interpreter,
     };
-    b->map = NULL;
-    b->maplen = 0;
-    size_t need = vs_childenv_size(&in);
-    if (need == 0)
+    size_t env = vs_childenv_size(&b->in);
+    if (env == 0 || env > SIZE_MAX - b->route_slots * sizeof(char *))
         return E2BIG;
-    void *buf = b->stack;
-    size_t cap = sizeof b->stack;
-    if (need > cap) {
-        void *m = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    b->need = b->route_slots * sizeof(char *) + env;
+    return 0;
+}
+
+/* Builds the route argv and the child's environment in space (b->need
+ * bytes; NULL: mapped here). 0, or an errno value (E2BIG, ENOMEM). */
+static int build(struct envbuf *b, void *space)
+{
+    if (space == NULL) {
+        int saved = errno;
+        void *m = mmap(NULL, b->need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        errno = saved;
         if (m == MAP_FAILED)
             return ENOMEM;
-        b->map = buf = m;
-        b->maplen = cap = need;
+        b->map = space = m;
+        b->maplen = b->need;
     }
-    int rc = vs_childenv_build(&in, buf, cap, &b->envp);
+    char *p = space;
+    size_t slot_bytes = b->route_slots * sizeof(char *);
+    if (b->route_slots > 0) {
+        char **slots = (char **)(void *)p;
+        if (!vs_route_argv(b->d.interp, b->path, b->argv, slots, b->route_slots))
+            return E2BIG; /* cannot happen: route_slots counted them */
+        b->route_exe = vs_route_exe();
+        b->route_argv = slots;
+    }
+    int rc = vs_childenv_build(&b->in, p + slot_bytes, b->need - slot_bytes, &b->envp);
     if (rc != 0 && b->map != NULL) {
+        int saved = errno;
         munmap(b->map, b->maplen);
+        errno = saved;
         b->map = NULL;
     }
     return rc;
@@ -367,50 +458,6 @@ static void envbuf_release(struct envbuf *b)
     }
 }
 
-static void say_refused(const char *path)
-{
-    vs_shim_say("exec: ", path != NULL ? path : "?",
-                ": refused: setuid, setgid or file capabilities (the loader would drop the shim)");
-}
-
-/* Decides and builds for one call. 0 to go ahead (b->envp set), or an
- * errno value to fail with. errno itself is left as it was. */
-/* A mediated tool named by a path runs as vault-exec -- TARGET ARGS; a
- * target named only by an fd is not routed (vaultd refuses it the keys). */
-static void route(int dirfd, const char *path, int atflags, char *const argv[], struct decision *d,
-                  struct envbuf *b)
-{
-    b->route_exe = NULL;
-    b->route_argv = NULL;
-    if (!vs_route_wanted(d->tool) || dirfd != AT_FDCWD || (atflags & AT_EMPTY_PATH) || path == NULL)
-        return;
-    const char *x = vs_route_exe();
-    if (x == NULL || !vs_route_argv(d->shebang ? d->interp : NULL, path, argv, b->argv_slots, VS_ROUTE_MAX_ARGS))
-        return;
-    b->route_exe = x;
-    b->route_argv = b->argv_slots;
-    d->tool = NULL; /* vault-exec is no tool: it asks vaultd itself */
-    d->interpreter = false;
-}
-
-static int prepare(int dirfd, const char *path, int atflags, char *const argv[], char *const envp[],
-                   struct envbuf *b)
-{
-    int saved = errno;
-    struct decision d;
-    decide(dirfd, path, atflags, argv, &d);
-    route(dirfd, path, atflags, argv, &d, b);
-    int rc = 0;
-    if (d.refuse) {
-        say_refused(path);
-        rc = EPERM;
-    } else {
-        rc = child_env(envp, &d, b);
-    }
-    errno = saved;
-    return rc;
-}
-
 /* ---- the exec family ---- */
 
 static int do_execve(const char *path, char *const argv[], char *const envp[])
@@ -422,6 +469,10 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
         return real(path, argv, envp);
     struct envbuf b;
     int rc = prepare(AT_FDCWD, path, 0, argv, envp, &b);
+    if (rc == 0) {
+        void *space = ENV_SPACE(b);
+        rc = build(&b, space);
+    }
     if (rc != 0)
         return MISSING(rc);
     rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(path, argv, b.envp);
@@ -440,6 +491,10 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
     const char *target = search_path(file, found, sizeof found) ? found : NULL;
     struct envbuf b;
     int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
+    if (rc == 0) {
+        void *space = ENV_SPACE(b);
+        rc = build(&b, space);
+    }
     if (rc != 0)
         return MISSING(rc);
     rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(file, argv, b.envp);
@@ -476,6 +531,10 @@ VS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
         return real(fd, argv, envp);
     struct envbuf b;
     int rc = prepare(fd, "", AT_EMPTY_PATH, argv, envp, &b);
+    if (rc == 0) {
+        void *space = ENV_SPACE(b);
+        rc = build(&b, space);
+    }
     if (rc != 0)
         return MISSING(rc);
     rc = real(fd, argv, b.envp);
@@ -492,6 +551,10 @@ VS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
         return real(dirfd, path, argv, envp, flags);
     struct envbuf b;
     int rc = prepare(dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), argv, envp, &b);
+    if (rc == 0) {
+        void *space = ENV_SPACE(b);
+        rc = build(&b, space);
+    }
     if (rc != 0)
         return MISSING(rc);
     rc = real(dirfd, path, argv, b.envp, flags);
@@ -565,6 +628,10 @@ static int do_spawn(bool search, pid_t *pid, const char *path, const posix_spawn
         target = search_path(path, found, sizeof found) ? found : NULL;
     struct envbuf b;
     int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
+    if (rc == 0) {
+        void *space = ENV_SPACE(b);
+        rc = build(&b, space);
+    }
     if (rc != 0)
         return rc;
     rc = b.route_exe != NULL ? real(pid, b.route_exe, fa, attr, b.route_argv, b.envp)

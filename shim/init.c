@@ -204,9 +204,11 @@ const char *vs_shim_self_path(void)
         return path;
     Dl_info info;
     path = "";
+    int saved = errno; /* the exec hooks leave errno alone */
     if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
         strnlen(info.dli_fname, PATH_MAX) < PATH_MAX)
         path = info.dli_fname;
+    errno = saved;
     atomic_store_explicit(&self_path, path, memory_order_release);
     return path;
 }

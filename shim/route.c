@@ -17,7 +17,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool executable(const char *path)
 {
     struct statx sx;
-    return vs_sys(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
+    return vs_sys_raw(SYS_statx, AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_MODE, &sx) == 0 &&
            S_ISREG(sx.stx_mode) && (sx.stx_mode & S_IXUSR) != 0;
 }
 
