@@ -25,6 +25,7 @@
 #include "shim.h"
 
 #include "childenv.h"
+#include "forklock.h"
 #include "rawsys.h"
 #include "route.h"
 
@@ -659,7 +660,7 @@ VS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
  * status 127. The ignore count is shared by concurrent calls, so the first
  * to start saves the handlers and the last to finish restores them. */
 
-static pthread_mutex_t sys_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_forklock sys_lock = VS_FORKLOCK_INIT;
 static int sys_count;
 static struct sigaction sys_intr, sys_quit;
 
@@ -671,12 +672,12 @@ static int do_system(const char *line)
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
 
-    pthread_mutex_lock(&sys_lock);
+    vs_forklock_lock(&sys_lock);
     if (sys_count++ == 0) {
         sigaction(SIGINT, &ign, &sys_intr);
         sigaction(SIGQUIT, &ign, &sys_quit);
     }
-    pthread_mutex_unlock(&sys_lock);
+    vs_forklock_unlock(&sys_lock);
     sigprocmask(SIG_BLOCK, &block, &omask);
 
     sigset_t reset;
@@ -708,12 +709,12 @@ static int do_system(const char *line)
     }
 
     int saved = errno;
-    pthread_mutex_lock(&sys_lock);
+    vs_forklock_lock(&sys_lock);
     if (--sys_count == 0) {
         sigaction(SIGINT, &sys_intr, NULL);
         sigaction(SIGQUIT, &sys_quit, NULL);
     }
-    pthread_mutex_unlock(&sys_lock);
+    vs_forklock_unlock(&sys_lock);
     sigprocmask(SIG_SETMASK, &omask, NULL);
     errno = saved;
     return status;
@@ -744,29 +745,35 @@ struct popen_rec {
     struct popen_rec *next;
 };
 
-static pthread_mutex_t popen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_forklock popen_lock = VS_FORKLOCK_INIT;
 
 /* fork() while another thread is in system() or popen() would leave the
- * child a locked mutex: hold both across fork, release them on both sides. */
+ * child a locked mutex: both are held across fork once used (forklock.h). */
 static void locks_prefork(void)
 {
     /* A start-up running in another thread finishes before the fork: the
      * child must not inherit it half done (vs_once, once.h). */
     (void)vs_shim_ready();
     vs_exec_resolve();
-    (void)pthread_mutex_lock(&sys_lock);
-    (void)pthread_mutex_lock(&popen_lock);
+    vs_forklock_prefork(&sys_lock);
+    vs_forklock_prefork(&popen_lock);
 }
 
-static void locks_postfork(void)
+static void locks_parent(void)
 {
-    (void)pthread_mutex_unlock(&popen_lock);
-    (void)pthread_mutex_unlock(&sys_lock);
+    vs_forklock_parent(&popen_lock);
+    vs_forklock_parent(&sys_lock);
+}
+
+static void locks_child(void)
+{
+    vs_forklock_child(&popen_lock);
+    vs_forklock_child(&sys_lock);
 }
 
 __attribute__((constructor(103))) static void locks_atfork(void)
 {
-    (void)pthread_atfork(locks_prefork, locks_postfork, locks_postfork);
+    (void)pthread_atfork(locks_prefork, locks_parent, locks_child);
 }
 static struct popen_rec *popen_list;
 
@@ -823,7 +830,7 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
     int rc = posix_spawn_file_actions_init(&fa);
     if (rc == 0)
         rc = posix_spawn_file_actions_adddup2(&fa, child_end, child_std);
-    pthread_mutex_lock(&popen_lock);
+    vs_forklock_lock(&popen_lock);
     for (struct popen_rec *p = popen_list; rc == 0 && p != NULL; p = p->next)
         if (p->fd != child_std)
             rc = posix_spawn_file_actions_addclose(&fa, p->fd);
@@ -852,7 +859,7 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
         rec->next = popen_list;
         popen_list = rec;
     }
-    pthread_mutex_unlock(&popen_lock);
+    vs_forklock_unlock(&popen_lock);
     if (rc != 0) {
         free(rec);
         errno = rc;
@@ -864,14 +871,14 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
 VS_EXPORT int pclose(FILE *fp)
 {
     struct popen_rec *rec = NULL;
-    pthread_mutex_lock(&popen_lock);
+    vs_forklock_lock(&popen_lock);
     for (struct popen_rec **p = &popen_list; *p != NULL; p = &(*p)->next)
         if ((*p)->fp == fp) {
             rec = *p;
             *p = rec->next;
             break;
         }
-    pthread_mutex_unlock(&popen_lock);
+    vs_forklock_unlock(&popen_lock);
     if (rec == NULL) {
         pclose_fn real = real_pclose();
         if (real == NULL) {

@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "error.h"
+#include "forklock.h"
 #include "grants.h"
 #include "proto.h"
 #include "rawsys.h"
@@ -48,23 +49,28 @@ static const struct vs_index_tool *tool VS_HOT;
 static char *region VS_HOT; /* "NAME=value\0" entries */
 static size_t region_used;
 static char **grown_environ; /* an environ we allocated, with room to append */
-static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_forklock render_lock = VS_FORKLOCK_INIT;
 
 /* fork() while another thread renders would leave the child a locked
- * mutex: hold it across fork, release it on both sides. */
+ * mutex: held across fork once used (forklock.h). */
 static void render_prefork(void)
 {
-    (void)pthread_mutex_lock(&render_lock);
+    vs_forklock_prefork(&render_lock);
 }
 
-static void render_postfork(void)
+static void render_parent(void)
 {
-    (void)pthread_mutex_unlock(&render_lock);
+    vs_forklock_parent(&render_lock);
+}
+
+static void render_child(void)
+{
+    vs_forklock_child(&render_lock);
 }
 
 __attribute__((constructor(103))) static void render_atfork(void)
 {
-    (void)pthread_atfork(render_prefork, render_postfork, render_postfork);
+    (void)pthread_atfork(render_prefork, render_parent, render_child);
 }
 
 /* Set when a buffer could not be locked: its pages may be swapped out,
@@ -557,11 +563,11 @@ static struct vs_shim_file *rendered(const char *canon)
     struct vs_shim_file *f = vs_shim.granted ? granted_file(canon) : NULL;
     if (f == NULL)
         return NULL;
-    (void)pthread_mutex_lock(&render_lock);
+    vs_forklock_lock(&render_lock);
     if (f->memfd >= 0 && !still_ours(f->memfd, f->dev, f->ino))
         f->memfd = -1; /* closed by the program; the number is not ours */
     int rc = f->memfd >= 0 ? 0 : render(f);
-    (void)pthread_mutex_unlock(&render_lock);
+    vs_forklock_unlock(&render_lock);
     return rc == 0 ? f : NULL;
 }
 
