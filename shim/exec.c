@@ -432,14 +432,18 @@ static int build(struct envbuf *b, void *space)
     }
     char *p = space;
     size_t slot_bytes = b->route_slots * sizeof(char *);
+    int rc = 0;
     if (b->route_slots > 0) {
         char **slots = (char **)(void *)p;
-        if (!vs_route_argv(b->d.interp, b->path, b->argv, slots, b->route_slots))
-            return E2BIG; /* cannot happen: route_slots counted them */
-        b->route_exe = vs_route_exe();
-        b->route_argv = slots;
+        if (vs_route_argv(b->d.interp, b->path, b->argv, slots, b->route_slots)) {
+            b->route_exe = vs_route_exe();
+            b->route_argv = slots;
+        } else {
+            rc = E2BIG; /* cannot happen: route_slots counted them */
+        }
     }
-    int rc = vs_childenv_build(&b->in, p + slot_bytes, b->need - slot_bytes, &b->envp);
+    if (rc == 0)
+        rc = vs_childenv_build(&b->in, p + slot_bytes, b->need - slot_bytes, &b->envp);
     if (rc != 0 && b->map != NULL) {
         int saved = errno;
         munmap(b->map, b->maplen);
