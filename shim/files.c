@@ -6,8 +6,8 @@
  * Rules this file keeps:
  *  1. Before vs_shim_ready() is true (another constructor, or the shim
  *     resolving itself) every call passes through.
- *  2. Unmanaged paths: vs_shim_managed_path's basename filter only (no
- *     syscall); errno is whatever the real function sets.
+ *  2. Unmanaged paths: vs_shim_path_suspect's basename filter only (no
+ *     syscall, no PATH_MAX frame); errno is whatever the real function sets.
  *  3. glibc's fopen/freopen open through internal calls, not our hooks, so
  *     nothing here can recurse; paths.c raises vs_shim_guard around its
  *     own syscalls.
@@ -53,12 +53,6 @@ static bool for_writing(int flags)
            (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-/* Is path (relative to dirfd) managed? canon receives its canonical form. */
-static bool managed(int dirfd, const char *path, char *canon)
-{
-    return vs_shim_ready() && vs_shim_managed_path(dirfd, path, canon, PATH_MAX);
-}
-
 static int refuse_write(const char *canon)
 {
     vs_shim_say(canon, " is a managed credential file, served read-only;",
@@ -81,6 +75,25 @@ static int serve(const char *canon, int flags)
     return fd;
 }
 
+/* The hooks' managed-path work, out of line: their own frames then hold no
+ * PATH_MAX buffer (no stack probe, no canary) for the common, unmanaged
+ * path. Each returns VS_PASS when the path is not managed after all. */
+static __attribute__((noinline)) int open_managed(int dirfd, const char *path, int flags)
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path(dirfd, path, canon, sizeof canon))
+        return VS_PASS;
+    return serve(canon, flags);
+}
+
+static __attribute__((noinline)) int creat_managed(const char *path)
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path(AT_FDCWD, path, canon, sizeof canon))
+        return VS_PASS;
+    return refuse_write(canon);
+}
+
 #define OPEN_HOOK(name)                                                                       \
     VS_EXPORT int name(const char *path, int flags, ...)                                      \
     {                                                                                         \
@@ -91,9 +104,9 @@ static int serve(const char *canon, int flags)
             mode = va_arg(ap, mode_t);                                                        \
             va_end(ap);                                                                       \
         }                                                                                     \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(AT_FDCWD, path, canon))                                                   \
-            return serve(canon, flags);                                                       \
+        int fd;                                                                               \
+        if (vs_shim_suspect(path) && (fd = open_managed(AT_FDCWD, path, flags)) != VS_PASS)   \
+            return fd;                                                                        \
         return REAL(open_fn, name)(path, flags, mode);                                        \
     }
 OPEN_HOOK(open)
@@ -109,9 +122,9 @@ OPEN_HOOK(open64)
             mode = va_arg(ap, mode_t);                                                        \
             va_end(ap);                                                                       \
         }                                                                                     \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(dirfd, path, canon))                                                      \
-            return serve(canon, flags);                                                       \
+        int fd;                                                                               \
+        if (vs_shim_suspect(path) && (fd = open_managed(dirfd, path, flags)) != VS_PASS)      \
+            return fd;                                                                        \
         return REAL(openat_fn, name)(dirfd, path, flags, mode);                               \
     }
 OPENAT_HOOK(openat)
@@ -122,9 +135,10 @@ OPENAT_HOOK(openat64)
 #define OPEN2_HOOK(name)                                                                      \
     VS_EXPORT int name(const char *path, int flags)                                           \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (!needs_mode(flags) && managed(AT_FDCWD, path, canon))                             \
-            return serve(canon, flags);                                                       \
+        int fd;                                                                               \
+        if (!needs_mode(flags) && vs_shim_suspect(path) &&                                    \
+            (fd = open_managed(AT_FDCWD, path, flags)) != VS_PASS)                            \
+            return fd;                                                                        \
         return REAL(open2_fn, name)(path, flags);                                             \
     }
 OPEN2_HOOK(__open_2)
@@ -133,9 +147,10 @@ OPEN2_HOOK(__open64_2)
 #define OPENAT2_HOOK(name)                                                                    \
     VS_EXPORT int name(int dirfd, const char *path, int flags)                                \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (!needs_mode(flags) && managed(dirfd, path, canon))                                \
-            return serve(canon, flags);                                                       \
+        int fd;                                                                               \
+        if (!needs_mode(flags) && vs_shim_suspect(path) &&                                    \
+            (fd = open_managed(dirfd, path, flags)) != VS_PASS)                               \
+            return fd;                                                                        \
         return REAL(openat2_fn, name)(dirfd, path, flags);                                    \
     }
 OPENAT2_HOOK(__openat_2)
@@ -144,9 +159,9 @@ OPENAT2_HOOK(__openat64_2)
 #define CREAT_HOOK(name)                                                                      \
     VS_EXPORT int name(const char *path, mode_t mode)                                         \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(AT_FDCWD, path, canon))                                                   \
-            return refuse_write(canon);                                                       \
+        int fd;                                                                               \
+        if (vs_shim_suspect(path) && (fd = creat_managed(path)) != VS_PASS)                   \
+            return fd;                                                                        \
         return REAL(creat_fn, name)(path, mode);                                              \
     }
 CREAT_HOOK(creat)
@@ -187,12 +202,24 @@ static FILE *serve_stream(const char *canon, const char *mode)
     return f;
 }
 
+/* fopen's and freopen's VS_PASS: a FILE pointer no stream has. */
+static char pass_stream_marker;
+#define PASS_STREAM ((FILE *)(void *)&pass_stream_marker)
+
+static __attribute__((noinline)) FILE *fopen_managed(const char *path, const char *mode)
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path(AT_FDCWD, path, canon, sizeof canon))
+        return PASS_STREAM;
+    return serve_stream(canon, mode);
+}
+
 #define FOPEN_HOOK(name)                                                                      \
     VS_EXPORT FILE *name(const char *path, const char *mode)                                  \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(AT_FDCWD, path, canon))                                                   \
-            return serve_stream(canon, mode);                                                 \
+        FILE *f;                                                                              \
+        if (vs_shim_suspect(path) && (f = fopen_managed(path, mode)) != PASS_STREAM)          \
+            return f;                                                                         \
         return REAL(fopen_fn, name)(path, mode);                                              \
     }
 FOPEN_HOOK(fopen)
@@ -226,13 +253,22 @@ static FILE *reopen_managed(freopen_fn next, const char *canon, const char *mode
     return f;
 }
 
+static __attribute__((noinline)) FILE *freopen_managed(freopen_fn next, const char *path, const char *mode,
+                                                       FILE *stream)
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path(AT_FDCWD, path, canon, sizeof canon))
+        return PASS_STREAM;
+    return reopen_managed(next, canon, mode, stream);
+}
+
 #define FREOPEN_HOOK(name)                                                                    \
     VS_EXPORT FILE *name(const char *path, const char *mode, FILE *stream)                    \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
         freopen_fn next = REAL(freopen_fn, name);                                             \
-        if (path != NULL && managed(AT_FDCWD, path, canon))                                   \
-            return reopen_managed(next, canon, mode, stream);                                 \
+        FILE *f;                                                                              \
+        if (vs_shim_suspect(path) && (f = freopen_managed(next, path, mode, stream)) != PASS_STREAM) \
+            return f;                                                                         \
         return next(path, mode, stream);                                                      \
     }
 FREOPEN_HOOK(freopen)

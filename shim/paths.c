@@ -43,11 +43,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Not yet in shim.h (asked for): the one call the hooks make. True when
- * path (relative to dirfd) names a managed credential file; canon (cap
- * bytes, PATH_MAX is enough) then holds its canonical form. */
-bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap);
-
 #define BN_MAX 64    /* distinct basenames cached; more: every name is a candidate */
 #define ALIAS_MAX 16 /* physical forms of managed paths below symlinked folders */
 #define LINK_DEPTH 8
@@ -131,29 +126,43 @@ static void scan_basename(const char *s, size_t len, void *ctx)
         sc->hit = true;
 }
 
-/* Is b[0..bl) the basename of some managed path? Rule 1 and rule 6. */
-static bool candidate(const char *b, size_t bl)
+/* The filter's build and its unbuilt case, out of line so that the common
+ * answer below needs no register saves. */
+static __attribute__((noinline)) bool candidate_unbuilt(const char *b, size_t bl)
 {
-    if (bl == 0)
-        return false;
-    int st = atomic_load_explicit(&filt.state, memory_order_acquire);
-    if (st != 2) {
-        int zero = 0;
-        if (st == 0 && atomic_compare_exchange_strong(&filt.state, &zero, 1)) {
-            each_managed(add_basename, NULL);
-            atomic_store_explicit(&filt.state, 2, memory_order_release);
-        } else {
-            struct scan sc = {b, bl, false};
-            each_managed(scan_basename, &sc);
-            return sc.hit;
-        }
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&filt.state, &zero, 1)) {
+        each_managed(add_basename, NULL);
+        atomic_store_explicit(&filt.state, 2, memory_order_release);
+        return false; /* not decided: the caller looks in the built filter */
     }
-    if ((filt.len_mask & len_bit(bl)) == 0)
-        return filt.all;
+    struct scan sc = {b, bl, false};
+    each_managed(scan_basename, &sc);
+    return sc.hit;
+}
+
+static __attribute__((noinline)) bool candidate_compare(const char *b, size_t bl)
+{
     for (uint32_t i = 0; i < filt.n; i++)
         if (filt.names[i].len == bl && memcmp(filt.names[i].s, b, bl) == 0)
             return true;
     return filt.all;
+}
+
+/* Is b[0..bl) the basename of some managed path? Rule 1 and rule 6. */
+static inline __attribute__((always_inline)) bool candidate(const char *b, size_t bl)
+{
+    if (bl == 0)
+        return false;
+    if (atomic_load_explicit(&filt.state, memory_order_acquire) != 2) {
+        if (candidate_unbuilt(b, bl))
+            return true;
+        if (atomic_load_explicit(&filt.state, memory_order_acquire) != 2)
+            return false; /* another thread is building: scanned in full above */
+    }
+    if ((filt.len_mask & len_bit(bl)) == 0)
+        return filt.all;
+    return candidate_compare(b, bl);
 }
 
 /* "/proc/self/fd/N" into out (at least 32 bytes), without stdio. */
@@ -346,6 +355,16 @@ static bool index_managed(int dirfd, const char *path, char *canon, size_t cap)
                    (vs_shim_path_managed(canon) || link_to_managed(canon, cap));
     errno = saved;
     return managed;
+}
+
+bool vs_shim_path_suspect(const char *path)
+{
+    if (path == NULL)
+        return false;
+    size_t len = strlen(path), bl;
+    const char *b = base_of(path, len, &bl);
+    return (vs_shim.have_index && vs_shim.index.n_paths != 0 && candidate(b, bl)) ||
+           vs_shim_hide_candidate(b, bl);
 }
 
 bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap)

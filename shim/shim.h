@@ -147,6 +147,8 @@ bool vs_shim_canonical(int dirfd, const char *path, char *out, size_t cap);
  * which no granted file has, so the hooks answer ENOENT for it. */
 int vs_shim_hide_add(const char *entry, size_t len);
 bool vs_shim_hidden(int dirfd, const char *path, char *canon, size_t cap);
+/* Is b[0..bl) the basename of a hide_files entry? (false outside a grant) */
+bool vs_shim_hide_candidate(const char *b, size_t bl);
 
 /* Is this canonical path a managed credential file? */
 bool vs_shim_path_managed(const char *canon);
@@ -155,6 +157,22 @@ bool vs_shim_path_managed(const char *canon);
  * given, relative to dirfd) is a managed file; canon receives its
  * canonical form. Costs a basename compare for unmanaged paths. */
 bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap);
+
+/* The hooks' first question, with no syscall and no copy: could path name a
+ * managed or hidden file? Its basename is compared with theirs (a length
+ * bit mask first). False, the common answer, sends the call straight to
+ * the real function; true goes to vs_shim_managed_path, which decides. */
+bool vs_shim_path_suspect(const char *path);
+
+/* What a hook's out-of-line managed-path helper returns when the path is
+ * not managed after all: the real function then runs. No real open, stat,
+ * access or syscall returns it. */
+#define VS_PASS (-2)
+
+static inline bool vs_shim_suspect(const char *path)
+{
+    return vs_shim_ready() && vs_shim_path_suspect(path);
+}
 
 /* For a managed path inside this process's grants: a new fd of its sealed
  * memfd (rendered by vaultd on first use), opened with flags' O_CLOEXEC.

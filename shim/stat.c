@@ -6,7 +6,8 @@
  *
  * Rules this file keeps:
  *  1. Before vs_shim_ready() is true every call passes through.
- *  2. Unmanaged paths cost the basename filter of paths.c, no syscall.
+ *  2. Unmanaged paths cost the basename filter of paths.c (no syscall, no
+ *     PATH_MAX frame).
  *  3. The syscall hook forwards every other number, and every call made
  *     while vs_shim_guard is raised (paths.c's own openat, the index
  *     reader's raw calls), with six long arguments, unchanged.
@@ -37,11 +38,6 @@ int __lxstat64(int ver, const char *path, struct stat64 *st);
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
 int eaccess(const char *path, int mode);
 
-
-static bool managed(int dirfd, const char *path, char *canon)
-{
-    return vs_shim_ready() && vs_shim_managed_path(dirfd, path, canon, PATH_MAX);
-}
 
 /* The stat of a managed path into *st: 0, or -1 with ENOENT outside the
  * grants. */
@@ -121,63 +117,79 @@ static int managed_statx(const char *canon, struct statx *sx)
     return 0;
 }
 
+/* The hooks' managed-path work, out of line: their own frames then hold no
+ * PATH_MAX buffer (no stack probe, no canary) for the common, unmanaged
+ * path. Each returns VS_PASS when the path is not managed after all. */
+#define MANAGED_AT(fn, st_t, serve)                                                           \
+    static __attribute__((noinline)) int fn(int dirfd, const char *path, st_t *st)            \
+    {                                                                                         \
+        char canon[PATH_MAX];                                                                 \
+        if (!vs_shim_managed_path(dirfd, path, canon, sizeof canon))                          \
+            return VS_PASS;                                                                   \
+        return serve(canon, st);                                                              \
+    }
+MANAGED_AT(stat_managed, struct stat, managed_stat)
+MANAGED_AT(stat64_managed, struct stat64, managed_stat64)
+MANAGED_AT(statx_managed, struct statx, managed_statx)
+
 /* --- stat, lstat, fstatat and the *64 forms: the same answer for a managed
  * path (lstat included: the path, not a link, is what the policy names). */
-#define STAT_HOOK(name, st_t, serve)                                                          \
+#define STAT_HOOK(name, st_t, slow)                                                           \
     VS_EXPORT int name(const char *path, st_t *st)                                            \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(AT_FDCWD, path, canon))                                                   \
-            return serve(canon, st);                                                          \
+        int rc;                                                                               \
+        if (vs_shim_suspect(path) && (rc = slow(AT_FDCWD, path, st)) != VS_PASS)              \
+            return rc;                                                                        \
         return REAL(int (*)(const char *, st_t *), name)(path, st);                           \
     }
-STAT_HOOK(stat, struct stat, managed_stat)
-STAT_HOOK(lstat, struct stat, managed_stat)
-STAT_HOOK(stat64, struct stat64, managed_stat64)
-STAT_HOOK(lstat64, struct stat64, managed_stat64)
+STAT_HOOK(stat, struct stat, stat_managed)
+STAT_HOOK(lstat, struct stat, stat_managed)
+STAT_HOOK(stat64, struct stat64, stat64_managed)
+STAT_HOOK(lstat64, struct stat64, stat64_managed)
 
-#define FSTATAT_HOOK(name, st_t, serve)                                                       \
+#define FSTATAT_HOOK(name, st_t, slow)                                                        \
     VS_EXPORT int name(int dirfd, const char *path, st_t *st, int flags)                      \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(dirfd, path, canon))                                                      \
-            return serve(canon, st);                                                          \
+        int rc;                                                                               \
+        if (vs_shim_suspect(path) && (rc = slow(dirfd, path, st)) != VS_PASS)                 \
+            return rc;                                                                        \
         return REAL(int (*)(int, const char *, st_t *, int), name)(dirfd, path, st, flags);   \
     }
-FSTATAT_HOOK(fstatat, struct stat, managed_stat)
-FSTATAT_HOOK(fstatat64, struct stat64, managed_stat64)
+FSTATAT_HOOK(fstatat, struct stat, stat_managed)
+FSTATAT_HOOK(fstatat64, struct stat64, stat64_managed)
 
 #define XSTAT_VER 1 /* _STAT_VER_LINUX on x86-64 */
-#define XSTAT_HOOK(name, st_t, serve)                                                         \
+#define XSTAT_HOOK(name, st_t, slow)                                                          \
     VS_EXPORT int name(int ver, const char *path, st_t *st)                                   \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (ver == XSTAT_VER && managed(AT_FDCWD, path, canon))                               \
-            return serve(canon, st);                                                          \
+        int rc;                                                                               \
+        if (ver == XSTAT_VER && vs_shim_suspect(path) &&                                      \
+            (rc = slow(AT_FDCWD, path, st)) != VS_PASS)                                       \
+            return rc;                                                                        \
         return REAL(int (*)(int, const char *, st_t *), name)(ver, path, st);                 \
     }
-XSTAT_HOOK(__xstat, struct stat, managed_stat)
-XSTAT_HOOK(__lxstat, struct stat, managed_stat)
-XSTAT_HOOK(__xstat64, struct stat64, managed_stat64)
-XSTAT_HOOK(__lxstat64, struct stat64, managed_stat64)
+XSTAT_HOOK(__xstat, struct stat, stat_managed)
+XSTAT_HOOK(__lxstat, struct stat, stat_managed)
+XSTAT_HOOK(__xstat64, struct stat64, stat64_managed)
+XSTAT_HOOK(__lxstat64, struct stat64, stat64_managed)
 
-#define FXSTATAT_HOOK(name, st_t, serve)                                                      \
+#define FXSTATAT_HOOK(name, st_t, slow)                                                       \
     VS_EXPORT int name(int ver, int dirfd, const char *path, st_t *st, int flags)             \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (ver == XSTAT_VER && managed(dirfd, path, canon))                                  \
-            return serve(canon, st);                                                          \
+        int rc;                                                                               \
+        if (ver == XSTAT_VER && vs_shim_suspect(path) && (rc = slow(dirfd, path, st)) != VS_PASS) \
+            return rc;                                                                        \
         return REAL(int (*)(int, int, const char *, st_t *, int), name)(ver, dirfd, path, st, \
                                                                         flags);               \
     }
-FXSTATAT_HOOK(__fxstatat, struct stat, managed_stat)
-FXSTATAT_HOOK(__fxstatat64, struct stat64, managed_stat64)
+FXSTATAT_HOOK(__fxstatat, struct stat, stat_managed)
+FXSTATAT_HOOK(__fxstatat64, struct stat64, stat64_managed)
 
 VS_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
-    char canon[PATH_MAX];
-    if (managed(dirfd, path, canon))
-        return managed_statx(canon, sx);
+    int rc;
+    if (vs_shim_suspect(path) && (rc = statx_managed(dirfd, path, sx)) != VS_PASS)
+        return rc;
     return REAL(int (*)(int, const char *, int, unsigned int, struct statx *), statx)(
         dirfd, path, flags, mask, sx);
 }
@@ -196,12 +208,20 @@ static int managed_access(const char *canon, int mode)
     return 0;
 }
 
+static __attribute__((noinline)) int access_managed(int dirfd, const char *path, int mode)
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path(dirfd, path, canon, sizeof canon))
+        return VS_PASS;
+    return managed_access(canon, mode);
+}
+
 #define ACCESS_HOOK(name)                                                                     \
     VS_EXPORT int name(const char *path, int mode)                                            \
     {                                                                                         \
-        char canon[PATH_MAX];                                                                 \
-        if (managed(AT_FDCWD, path, canon))                                                   \
-            return managed_access(canon, mode);                                               \
+        int rc;                                                                               \
+        if (vs_shim_suspect(path) && (rc = access_managed(AT_FDCWD, path, mode)) != VS_PASS)  \
+            return rc;                                                                        \
         return REAL(int (*)(const char *, int), name)(path, mode);                            \
     }
 ACCESS_HOOK(access)
@@ -210,9 +230,9 @@ ACCESS_HOOK(euidaccess)
 
 VS_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-    char canon[PATH_MAX];
-    if (managed(dirfd, path, canon))
-        return managed_access(canon, mode);
+    int rc;
+    if (vs_shim_suspect(path) && (rc = access_managed(dirfd, path, mode)) != VS_PASS)
+        return rc;
     return REAL(int (*)(int, const char *, int, int), faccessat)(dirfd, path, mode, flags);
 }
 
@@ -231,6 +251,18 @@ static int serve_open_raw(const char *canon, int flags)
     return vs_shim_managed_fd(canon, flags & O_CLOEXEC);
 }
 
+static __attribute__((noinline)) long syscall_managed(long number, const long a[6])
+{
+    char canon[PATH_MAX];
+    if (!vs_shim_managed_path((int)a[0], (const char *)a[1], canon, sizeof canon))
+        return VS_PASS;
+    if (number == SYS_statx)
+        return managed_statx(canon, (struct statx *)a[4]);
+    if (number == SYS_newfstatat)
+        return managed_stat(canon, (struct stat *)a[2]);
+    return serve_open_raw(canon, (int)a[2]);
+}
+
 VS_EXPORT long syscall(long number, ...)
 {
     va_list ap;
@@ -243,16 +275,10 @@ VS_EXPORT long syscall(long number, ...)
     if (number == SYS_vfork || number == SYS_clone || number == SYS_clone3)
         vs_exec_resolve(); /* the child may share our memory (fork.c) */
     if ((number == SYS_statx || number == SYS_newfstatat || number == SYS_openat) &&
-        vs_shim_guard == 0) {
-        char canon[PATH_MAX];
-        const char *path = (const char *)a[1];
-        if (managed((int)a[0], path, canon)) {
-            if (number == SYS_statx)
-                return managed_statx(canon, (struct statx *)a[4]);
-            if (number == SYS_newfstatat)
-                return managed_stat(canon, (struct stat *)a[2]);
-            return serve_open_raw(canon, (int)a[2]);
-        }
+        vs_shim_guard == 0 && vs_shim_suspect((const char *)a[1])) {
+        long rc = syscall_managed(number, a);
+        if (rc != VS_PASS)
+            return rc;
     }
     return next(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

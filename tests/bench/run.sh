@@ -101,6 +101,28 @@ while read -r _ name b s; do
     line "$name (ns/call)" "$b" "$s" "$(diff_ "$b" "$s")" "<=+${budget}ns" "$(verdict_le "$(diff_ "$b" "$s")" "$budget")"
 done <<<"$o"
 
+# The same hooks in instructions per call (callgrind: 1,000 and 3,000 calls,
+# the difference over 2,000, so start-up cancels): a few ns of wall time is
+# noise on a shared VM, an instruction count is not.
+if command -v valgrind >/dev/null 2>&1; then
+    calls_ir() { # PRELOAD WHAT N
+        LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BENCH" calls "$2" "$3" 2>&1 |
+            awk '/Collected/ { gsub(",", "", $4); print $4 }'
+    }
+    per_call_ir() { # PRELOAD WHAT
+        local lo hi
+        lo=$(calls_ir "$1" "$2" 1000) && hi=$(calls_ir "$1" "$2" 3000) && [ -n "$lo" ] && [ -n "$hi" ] ||
+            die "callgrind of vsbench calls $2 failed"
+        awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.1f", (b - a) / 2000 }'
+    }
+    w=0
+    for name in getenv_unprotected getenv_missing open_close stat; do
+        b=$(per_call_ir "" "$w"); s=$(per_call_ir "$SHIM" "$w")
+        line "$name (instructions/call)" "$b" "$s" "$(diff_ "$b" "$s")" "-" "info"
+        w=$((w + 1))
+    done
+fi
+
 # 3. grants: in-process round trips as the shim asks: vaultd runs as root
 # here, so in one step (non-dumpable, GRANTS with ONE_STEP, values in hand),
 # against the vaultd above (audit_sync "each", the default: no answer before

@@ -356,6 +356,14 @@ int main(int argc, char **argv)
         return cmd_micro();
     if (argc >= 5 && strcmp(argv[1], "exec") == 0)
         return cmd_exec(strtoul(argv[2], NULL, 10), argv[3], argv[4], argc > 6 ? argv + 6 : NULL);
+    if (argc >= 4 && strcmp(argv[1], "calls") == 0) {
+        /* calls WHAT N: N calls of one micro operation, for callgrind */
+        unsigned long what = strtoul(argv[2], NULL, 10);
+        if (what > 3)
+            return 2;
+        (void)per_call_ns((int)what, strtoul(argv[3], NULL, 10), "/etc/hostname");
+        return 0;
+    }
     if (argc >= 4 && strcmp(argv[1], "microrun") == 0)
         return cmd_microrun(strtoul(argv[2], NULL, 10), argv[3]);
     if (argc >= 4 && strcmp(argv[1], "grant") == 0)
@@ -394,7 +402,7 @@ int main(int argc, char **argv)
             }
         return interleave(strtoul(argv[2], NULL, 10), nv, av, ev, label, "multi");
     }
-    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | grant K M [full] | pair R -- A -- B"
+    fprintf(stderr, "usage: vsbench exec N SHIM EMPTY [-- ARGV] | microrun R SHIM | calls WHAT N | grant K M [full] | pair R -- A -- B"
                     " | multi R :: A :: B [:: C...]\n");
     return 2;
 }

@@ -247,6 +247,16 @@ static void test_filter_tables(void **state)
     assert_true(candidate("credentials", 11));
     assert_false(candidate(".npmrc", 6));
     assert_false(candidate("", 0));
+    /* The hooks' filter: the managed basenames pass whatever the folder;
+     * other names, a trailing '/', and NULL do not. */
+    assert_true(vs_shim_path_suspect(netrc));
+    assert_true(vs_shim_path_suspect(".netrc"));
+    assert_true(vs_shim_path_suspect("/anywhere/credentials"));
+    assert_false(vs_shim_path_suspect("/etc/hostname"));
+    assert_false(vs_shim_path_suspect("/home/u/.npmrc"));
+    assert_false(vs_shim_path_suspect("/home/u/.netrc/"));
+    assert_false(vs_shim_path_suspect(""));
+    assert_false(vs_shim_path_suspect(NULL));
     assert_int_equal(atomic_load(&alias.state), 2);
     assert_int_equal(alias.n, 1); /* aws's physical form */
 }
@@ -270,9 +280,16 @@ static void test_hidden(void **state)
     mk("other/git", true);
     pathf(in, "/", "other/.git/config");
     assert_false(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon)); /* no entry yet */
+    assert_false(vs_shim_path_suspect(in));
     assert_int_equal(vs_shim_hide_add("*/.git/config", strlen("*/.git/config")), 0);
     pathf(exact, "/", "home/.gitconfig");
     assert_int_equal(vs_shim_hide_add(exact, strlen(exact)), 0);
+    /* The hooks' filter passes hidden basenames too (else the hooks would
+     * never ask vs_shim_managed_path about them). */
+    assert_true(vs_shim_path_suspect(in));
+    assert_true(vs_shim_path_suspect(".gitconfig"));
+    assert_false(vs_shim_path_suspect("/x/.git/configx"));
+    assert_false(vs_shim_path_suspect("/x/.gitconfig2"));
     assert_true(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
     pathf(in, "/", "home/../other/.git/config");
     assert_true(vs_shim_hidden(AT_FDCWD, in, canon, sizeof canon));
@@ -292,6 +309,13 @@ static void test_hidden(void **state)
     assert_true(vs_shim_managed_path(AT_FDCWD, ".git/config", canon, sizeof canon));
     assert_int_equal(chdir(cwd), 0);
     assert_true(managed(AT_FDCWD, netrc)); /* served files are unaffected */
+    /* The filter never misses: every path managed or hidden above passes it. */
+    const char *forms[] = {".git/config", "other/.git/config", ".netrc", "../home/.netrc", exact, netrc, aws};
+    assert_int_equal(chdir(in), 0);
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (vs_shim_managed_path(AT_FDCWD, forms[i], canon, sizeof canon))
+            assert_true(vs_shim_path_suspect(forms[i]));
+    assert_int_equal(chdir(cwd), 0);
 }
 
 static void test_bench_unmanaged(void **state)
