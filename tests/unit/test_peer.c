@@ -885,6 +885,30 @@ static void environ_injection(void **state)
     assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "NODE_EXTRA_CA_CERTS");
     end(&k);
     vs_peer_free(&p);
+    /* One check remembers the values it found trusted (six CA variables
+     * naming one bundle): a variable after them naming another, untrusted
+     * file is still refused, and so is a refused value seen twice. */
+    char *mixed_ca[] = {"SSL_CERT_FILE=/etc/passwd", "CURL_CA_BUNDLE=/etc/passwd",
+                        "AWS_CA_BUNDLE=/tmp/agent-ca.pem", NULL};
+    o.envp = mixed_ca;
+    spawn_peer(&k, &o, &p);
+    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "AWS_CA_BUNDLE");
+    end(&k);
+    vs_peer_free(&p);
+    char *twice_bad[] = {"GIT_SSL_CAINFO=/tmp/agent-ca.pem", "SSL_CERT_FILE=/etc/passwd",
+                         "REQUESTS_CA_BUNDLE=/tmp/agent-ca.pem", NULL};
+    o.envp = twice_bad;
+    spawn_peer(&k, &o, &p);
+    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "GIT_SSL_CAINFO");
+    end(&k);
+    vs_peer_free(&p);
+    char *same_ca[] = {"SSL_CERT_FILE=/etc/passwd", "CURL_CA_BUNDLE=/etc/passwd", "GIT_SSL_CAINFO=/etc/passwd",
+                       "SSL_CERT_DIR=/etc", "GIT_SSL_CAPATH=/etc", NULL};
+    o.envp = same_ca;
+    spawn_peer(&k, &o, &p);
+    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()));
+    end(&k);
+    vs_peer_free(&p);
 }
 
 /* --- trusted paths --- */

@@ -301,15 +301,32 @@ static const char *const trusted_path_vars[] = {
     "AWS_CA_BUNDLE", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_EXEC_PATH",
 };
 
-static bool trusted_path_value(const char *entry, uid_t vault_uid)
+/* Values one environment check found trusted: machines often point all
+ * six CA variables at the same bundle, which is then stat'ed once. */
+#define TRUSTED_SEEN_MAX 4
+struct trusted_seen {
+    const char *value[TRUSTED_SEEN_MAX];
+    size_t n;
+};
+
+static bool trusted_path_value(const char *entry, uid_t vault_uid, struct trusted_seen *seen)
 {
     const char *eq = strchr(entry, '=');
     if (eq == NULL || eq[1] != '/')
         return false;
     size_t nlen = (size_t)(eq - entry);
-    for (size_t i = 0; i < sizeof trusted_path_vars / sizeof trusted_path_vars[0]; i++)
-        if (strlen(trusted_path_vars[i]) == nlen && strncmp(entry, trusted_path_vars[i], nlen) == 0)
-            return vs_path_trusted_cached(eq + 1, vault_uid) == 0; /* one stat once known */
+    for (size_t i = 0; i < sizeof trusted_path_vars / sizeof trusted_path_vars[0]; i++) {
+        if (strlen(trusted_path_vars[i]) != nlen || strncmp(entry, trusted_path_vars[i], nlen) != 0)
+            continue;
+        for (size_t k = 0; k < seen->n; k++)
+            if (strcmp(seen->value[k], eq + 1) == 0)
+                return true;
+        if (vs_path_trusted_cached(eq + 1, vault_uid) != 0) /* one stat once known */
+            return false;
+        if (seen->n < TRUSTED_SEEN_MAX)
+            seen->value[seen->n++] = eq + 1;
+        return true;
+    }
     return false;
 }
 
@@ -326,10 +343,11 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
     if (rc != 0)
         return rc;
     char show[SHOWN_MAX + 4];
+    struct trusted_seen seen = {.n = 0};
     for (size_t i = 0; i < len;) { /* env[len] is NUL: every entry ends */
         size_t elen = strlen(env + i);
         const char *reason = elen > 0 ? vs_inject_check_preload(env + i, kinds, own_preload) : NULL;
-        if (reason != NULL && trusted_path_value(env + i, vault_uid))
+        if (reason != NULL && trusted_path_value(env + i, vault_uid, &seen))
             reason = NULL;
         if (reason != NULL) {
             rc = vs_fail(VS_EDENIED, "environment variable %s refused (%s)",
