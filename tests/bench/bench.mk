@@ -4,7 +4,7 @@
 BENCH_DIR := $(BUILD)/bench
 
 .PHONY: bench bench-load
-bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/vsbench-floor $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
+bench: all $(BENCH_DIR)/vsbench $(BENCH_DIR)/faults $(BENCH_DIR)/vsbench-floor $(BENCH_DIR)/vsbench-fill $(BENCH_DIR)/vsbench-mask $(BENCH_DIR)/empty.so $(HELPER_BINS)
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 	@VS_BUILD=$(abspath $(BUILD)) tests/bench/load.sh
 
@@ -34,6 +34,10 @@ $(BENCH_DIR)/vsbench-mask: tests/bench/vsbench-mask.c $(VS_LIBS)
 $(BENCH_DIR)/vsbench-fill: tests/bench/vsbench-fill.c $(VS_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $< $(VS_LIBS) $(PKG_LIBS)
+
+$(BENCH_DIR)/faults: tests/bench/faults.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $<
 
 # Linked against libc on purpose (--no-as-needed): the floor is a
 # libc-linked preload, like the shim.

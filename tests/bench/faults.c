@@ -3,8 +3,11 @@
  * wait4's rusage over N runs per preload, interleaved. CPU time (user +
  * system) does not count the time the child waits for a CPU, so on a
  * loaded machine it is steadier than wall time. Prints "PRELOAD faults:
- * mean min max  cpu_us: median". Compiled by tests/bench/startup.sh. */
+ * mean min max  cpu_us: median". Built by make bench (tests/bench/bench.mk) and by
+ * tests/bench/startup.sh. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

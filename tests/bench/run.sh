@@ -86,6 +86,33 @@ line "fork+exec /bin/true x$N_EXEC, shim" "$b" "$s" "$(ratio "$b" "$s")" "<=1.15
 line "  empty libc-linked preload (floor)" "$b" "$e" "$(ratio "$b" "$e")" "-" "info"
 line "  shim above the empty preload" "$e" "$s" "$(diff_ "$e" "$s")" "<=+15us" "$(verdict_le "$(diff_ "$e" "$s")" 15)"
 
+# The same start in measures a loaded machine does not move
+# (docs/shim-startup.md): callgrind instructions of /bin/true from its first
+# instruction (the loader included), and page faults and CPU time (user +
+# system) from wait4's rusage, runs interleaved (tests/bench/faults.c).
+if command -v valgrind >/dev/null 2>&1; then
+    start_ir() {
+        LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null /bin/true 2>&1 |
+            awk '/Collected/ { gsub(",", "", $4); print $4 }'
+    }
+    b=$(start_ir "") e=$(start_ir "$EMPTY") s=$(start_ir "$SHIM")
+    [ -n "$b" ] && [ -n "$e" ] && [ -n "$s" ] || die "callgrind of /bin/true failed"
+    line "/bin/true start, instructions, shim" "$b" "$s" "$(ratio "$b" "$s")" "-" "info"
+    line "  empty libc-linked preload" "$b" "$e" "$(ratio "$b" "$e")" "-" "info"
+    line "  shim above the empty preload" "$e" "$s" "$(diff_ "$e" "$s")" "-" "info"
+fi
+o=$("$OUT/faults" "$R_PROC" "" "$EMPTY" "$SHIM") || die "faults bench failed"
+fault_of() { awk -v k="$1" '$1 == k { print $3 }' <<<"$o"; }
+cpu_of() { awk -v k="$1" '$1 == k { print $NF }' <<<"$o"; }
+line "/bin/true page faults, shim" "$(fault_of bare)" "$(fault_of "$SHIM")" \
+    "$(diff_ "$(fault_of bare)" "$(fault_of "$SHIM")")" "-" "info"
+line "  shim above the empty preload" "$(fault_of "$EMPTY")" "$(fault_of "$SHIM")" \
+    "$(diff_ "$(fault_of "$EMPTY")" "$(fault_of "$SHIM")")" "-" "info"
+line "/bin/true CPU time (user+system), shim" "$(cpu_of bare)" "$(cpu_of "$SHIM")" \
+    "$(ratio "$(cpu_of bare)" "$(cpu_of "$SHIM")")" "-" "info"
+line "  shim above the empty preload" "$(cpu_of "$EMPTY")" "$(cpu_of "$SHIM")" \
+    "$(diff_ "$(cpu_of "$EMPTY")" "$(cpu_of "$SHIM")")" "-" "info"
+
 # bash loop of 1,000 external commands (per command)
 o=$("$BENCH" exec "$R_BASH" "$SHIM" "$EMPTY" -- /bin/bash -c 'for ((i = 0; i < 1000; i++)); do /bin/true; done') ||
     die "bash loop failed"

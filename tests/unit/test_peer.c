@@ -799,6 +799,23 @@ struct env_case {
     unsigned kinds;
 };
 
+/* A peer started with env, checked for every runtime but Python: accepted
+ * (denied_for NULL) or refused naming denied_for. */
+static void environ_verdict(struct kid_opts *o, char **env, const char *denied_for)
+{
+    struct kid k;
+    struct vs_peer p;
+    o->envp = env;
+    spawn_peer(&k, o, &p);
+    int rc = vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid());
+    if (denied_for == NULL)
+        assert_ok(rc);
+    else
+        assert_denied(rc, denied_for);
+    end(&k);
+    vs_peer_free(&p);
+}
+
 static void environ_injection(void **state)
 {
     (void)state;
@@ -874,41 +891,21 @@ static void environ_injection(void **state)
     /* A CA-bundle variable naming the system's bundle (a trusted file) is
      * accepted; the same variable naming a file in /tmp is not. */
     char *system_ca[] = {"PATH=/usr/bin:/bin", "SSL_CERT_FILE=/etc/passwd", "NODE_EXTRA_CA_CERTS=/etc", NULL};
-    o.envp = system_ca;
-    spawn_peer(&k, &o, &p);
-    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()));
-    end(&k);
-    vs_peer_free(&p);
+    environ_verdict(&o, system_ca, NULL);
     char *agent_ca[] = {"PATH=/usr/bin:/bin", "NODE_EXTRA_CA_CERTS=/tmp/agent-ca.pem", NULL};
-    o.envp = agent_ca;
-    spawn_peer(&k, &o, &p);
-    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "NODE_EXTRA_CA_CERTS");
-    end(&k);
-    vs_peer_free(&p);
+    environ_verdict(&o, agent_ca, "NODE_EXTRA_CA_CERTS");
     /* One check remembers the values it found trusted (six CA variables
      * naming one bundle): a variable after them naming another, untrusted
      * file is still refused, and so is a refused value seen twice. */
     char *mixed_ca[] = {"SSL_CERT_FILE=/etc/passwd", "CURL_CA_BUNDLE=/etc/passwd",
                         "AWS_CA_BUNDLE=/tmp/agent-ca.pem", NULL};
-    o.envp = mixed_ca;
-    spawn_peer(&k, &o, &p);
-    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "AWS_CA_BUNDLE");
-    end(&k);
-    vs_peer_free(&p);
+    environ_verdict(&o, mixed_ca, "AWS_CA_BUNDLE");
     char *twice_bad[] = {"GIT_SSL_CAINFO=/tmp/agent-ca.pem", "SSL_CERT_FILE=/etc/passwd",
                          "REQUESTS_CA_BUNDLE=/tmp/agent-ca.pem", NULL};
-    o.envp = twice_bad;
-    spawn_peer(&k, &o, &p);
-    assert_denied(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()), "GIT_SSL_CAINFO");
-    end(&k);
-    vs_peer_free(&p);
+    environ_verdict(&o, twice_bad, "GIT_SSL_CAINFO");
     char *same_ca[] = {"SSL_CERT_FILE=/etc/passwd", "CURL_CA_BUNDLE=/etc/passwd", "GIT_SSL_CAINFO=/etc/passwd",
                        "SSL_CERT_DIR=/etc", "GIT_SSL_CAPATH=/etc", NULL};
-    o.envp = same_ca;
-    spawn_peer(&k, &o, &p);
-    assert_ok(vs_peer_check_environ(&p, VS_INJ_ALL & ~VS_INJ_PYTHON, NULL, geteuid()));
-    end(&k);
-    vs_peer_free(&p);
+    environ_verdict(&o, same_ca, NULL);
 }
 
 /* --- trusted paths --- */
