@@ -176,7 +176,7 @@ static void proc_fd_path(char *out, int fd)
         digits[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    memcpy(out, prefix, sizeof prefix - 1);
+    vs_copy(out, prefix, sizeof prefix - 1);
     for (size_t i = 0; i < n; i++)
         out[sizeof prefix - 1 + i] = digits[n - 1 - i];
     out[sizeof prefix - 1 + n] = '\0';
@@ -223,7 +223,7 @@ static bool join(char *out, size_t cap, const char *dir, const char *b, size_t b
         return false;
     memmove(out, dir, dl);
     out[dl] = '/';
-    memcpy(out + dl + 1, b, bl);
+    vs_copy(out + dl + 1, b, bl);
     out[dl + 1 + bl] = '\0';
     return true;
 }
@@ -250,7 +250,7 @@ bool vs_shim_canonical(int dirfd, const char *path, char *out, size_t cap)
             dir[0] = '.';
             dir[1] = '\0';
         } else {
-            memcpy(dir, path, pl);
+            vs_copy(dir, path, pl);
             dir[pl] = '\0';
         }
         ok = physical_dir(dirfd, dir, dir, sizeof dir) && join(out, cap, dir, b, bl);
@@ -265,7 +265,7 @@ static void add_alias(const char *s, size_t len, void *ctx)
     char canon[PATH_MAX];
     if (alias.n < ALIAS_MAX && vs_shim_canonical(AT_FDCWD, s, canon, sizeof canon) &&
         (strlen(canon) != len || memcmp(canon, s, len) != 0))
-        memcpy(alias.path[alias.n++], canon, strlen(canon) + 1);
+        vs_copy(alias.path[alias.n++], canon, strlen(canon) + 1);
 }
 
 struct alias_scan {
@@ -326,16 +326,16 @@ static bool link_to_managed(char *canon, size_t cap)
             size_t pl = (size_t)(b - canon);
             if (pl + (size_t)n + 1 > sizeof next)
                 return false;
-            memcpy(next, canon, pl);
-            memcpy(next + pl, target, (size_t)n + 1);
-            memcpy(target, next, pl + (size_t)n + 1);
+            vs_copy(next, canon, pl);
+            vs_copy(next + pl, target, (size_t)n + 1);
+            vs_copy(target, next, pl + (size_t)n + 1);
         }
         size_t tl = strlen(target), tbl;
         const char *tb = base_of(target, tl, &tbl);
         if (!candidate(tb, tbl) || !vs_shim_canonical(AT_FDCWD, target, next, sizeof next) ||
             strlen(next) >= cap)
             return false;
-        memcpy(canon, next, strlen(next) + 1);
+        vs_copy(canon, next, strlen(next) + 1);
         if (vs_shim_path_managed(canon))
             return true;
     }

@@ -33,8 +33,8 @@ static void find_exe(void)
         size_t n = strlen(places[i]);
         if (dir + n + 1 > sizeof exe)
             continue;
-        memcpy(exe, shim_path, dir);
-        memcpy(exe + dir, places[i], n + 1);
+        vs_copy(exe, shim_path, dir);
+        vs_copy(exe + dir, places[i], n + 1);
         if (executable(exe))
             return;
     }

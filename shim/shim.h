@@ -91,6 +91,15 @@ extern struct vs_shim_tool vs_tool;
  * itself (a hook called from inside: pass straight to the real function). */
 bool vs_shim_ready(void);
 
+/* memcpy without _FORTIFY_SOURCE's __memcpy_chk. That import alone cost
+ * every process a page fault at load: -z now runs its ifunc resolver, on a
+ * libc page nothing else there touches. Every caller checks its bounds
+ * itself. */
+static inline void vs_copy(void *dst, const void *src, size_t n)
+{
+    __builtin_memcpy(dst, src, n);
+}
+
 /* Is this getenv answer inside the start-up environment's strings? Those
  * were scrubbed of every protected name when the shim started, so such an
  * answer needs no look-up (getenv's fast path). */

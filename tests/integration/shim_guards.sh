@@ -143,6 +143,11 @@ check "the shim exports exactly its hooks" bash -c '
 check "and needs nothing but libc (and the loader, for thread-local storage)" bash -c '
     [ -z "$(readelf -dW "$0" | sed -n "s/.*Shared library: \[\(.*\)\]/\1/p" | grep -vE "^(libc\.so\.6|ld-linux-x86-64\.so\.2)$")" ]' "$SHIM"
 
+# Every process pays for each ifunc the shim imports whose resolver nothing
+# else there runs (-z now runs it at load, on a page of its own):
+# __memcpy_chk was one page fault per process (vs_copy in shim.h).
+check "the shim imports no __memcpy_chk" bash -c '! nm -D --undefined-only "$0" | grep -q " __memcpy_chk"' "$SHIM"
+
 # --- valgrind on ordinary processes under the shim
 vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
 check "valgrind: env under the shim (scrub, exec-free path) has no error or leak" bash -c '
