@@ -354,6 +354,16 @@ struct envbuf {
 
 #define ENV_SPACE(b) ((b).need <= ENV_STACK ? alloca((b).need) : NULL)
 
+/* prepare() then build() in the caller's frame (the alloca must live until
+ * the real call): 0, or an errno value. */
+#define PLAN(b, dirfd, path, atflags, argv, envp)                                                  \
+    ({                                                                                             \
+        int plan_rc_ = prepare((dirfd), (path), (atflags), (argv), (envp), &(b));                  \
+        if (plan_rc_ == 0)                                                                         \
+            plan_rc_ = build(&(b), ENV_SPACE(b));                                                  \
+        plan_rc_;                                                                                  \
+    })
+
 /* vault-exec's argv slots for this call, or 0: the call is not routed. A
  * mediated tool named by a path runs as vault-exec -- TARGET ARGS; a
  * target named only by an fd is not routed (vaultd refuses it the keys). */
@@ -473,11 +483,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[])
     if (!vs_shim_ready())
         return real(path, argv, envp);
     struct envbuf b;
-    int rc = prepare(AT_FDCWD, path, 0, argv, envp, &b);
-    if (rc == 0) {
-        void *space = ENV_SPACE(b);
-        rc = build(&b, space);
-    }
+    int rc = PLAN(b, AT_FDCWD, path, 0, argv, envp);
     if (rc != 0)
         return MISSING(rc);
     rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(path, argv, b.envp);
@@ -495,11 +501,7 @@ static int do_execvpe(const char *file, char *const argv[], char *const envp[])
     char found[PATH_MAX];
     const char *target = search_path(file, found, sizeof found) ? found : NULL;
     struct envbuf b;
-    int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
-    if (rc == 0) {
-        void *space = ENV_SPACE(b);
-        rc = build(&b, space);
-    }
+    int rc = PLAN(b, AT_FDCWD, target, 0, argv, envp);
     if (rc != 0)
         return MISSING(rc);
     rc = b.route_exe != NULL ? real(b.route_exe, b.route_argv, b.envp) : real(file, argv, b.envp);
@@ -535,11 +537,7 @@ VS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     if (!vs_shim_ready())
         return real(fd, argv, envp);
     struct envbuf b;
-    int rc = prepare(fd, "", AT_EMPTY_PATH, argv, envp, &b);
-    if (rc == 0) {
-        void *space = ENV_SPACE(b);
-        rc = build(&b, space);
-    }
+    int rc = PLAN(b, fd, "", AT_EMPTY_PATH, argv, envp);
     if (rc != 0)
         return MISSING(rc);
     rc = real(fd, argv, b.envp);
@@ -555,11 +553,7 @@ VS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
     if (!vs_shim_ready())
         return real(dirfd, path, argv, envp, flags);
     struct envbuf b;
-    int rc = prepare(dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), argv, envp, &b);
-    if (rc == 0) {
-        void *space = ENV_SPACE(b);
-        rc = build(&b, space);
-    }
+    int rc = PLAN(b, dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), argv, envp);
     if (rc != 0)
         return MISSING(rc);
     rc = real(dirfd, path, argv, b.envp, flags);
@@ -632,11 +626,7 @@ static int do_spawn(bool search, pid_t *pid, const char *path, const posix_spawn
     if (search)
         target = search_path(path, found, sizeof found) ? found : NULL;
     struct envbuf b;
-    int rc = prepare(AT_FDCWD, target, 0, argv, envp, &b);
-    if (rc == 0) {
-        void *space = ENV_SPACE(b);
-        rc = build(&b, space);
-    }
+    int rc = PLAN(b, AT_FDCWD, target, 0, argv, envp);
     if (rc != 0)
         return rc;
     rc = b.route_exe != NULL ? real(pid, b.route_exe, fa, attr, b.route_argv, b.envp)
