@@ -15,11 +15,12 @@ struct entry {
     const char *name;
     uint8_t match;
     uint8_t when;
+    uint8_t len; /* strlen(name): vaultd checks ~40 variables against every entry */
     unsigned kind;
     const char *reason;
 };
 
-#define E(n, m, w, k, r) {n, m, w, k, n ": " r}
+#define E(n, m, w, k, r) {n, m, w, sizeof(n) - 1, k, n ": " r}
 static const struct entry table[] = {
     E("LD_PRELOAD", M_EXACT, W_PRELOAD, VS_INJ_LOADER, "a library other than the shim is preloaded"),
     E("LD_AUDIT", M_EXACT, W_NONEMPTY, VS_INJ_LOADER, "loads audit libraries into the process"),
@@ -151,7 +152,7 @@ static char lower(char c)
 /* Does the name name[0..nlen) match e? */
 static bool name_matches(const struct entry *e, const char *name, size_t nlen)
 {
-    size_t elen = strlen(e->name);
+    size_t elen = e->len;
     bool prefix = e->match == M_PREFIX || e->match == M_PREFIX_NOCASE;
     bool nocase = e->match == M_EXACT_NOCASE || e->match == M_PREFIX_NOCASE;
     if (prefix ? nlen < elen : nlen != elen)
@@ -310,10 +311,29 @@ const char *vs_inject_check_envp(char *const envp[], unsigned kinds_mask, const 
     return NULL;
 }
 
+/* Is PYTHONNOUSERSITE set, and non-empty, in a NUL-separated block? */
+static bool block_has_nousersite(const char *block, size_t len)
+{
+    for (size_t i = 0; block != NULL && i < len;) {
+        const char *nul = memchr(block + i, '\0', len - i);
+        size_t elen = nul != NULL ? (size_t)(nul - (block + i)) : len - i;
+        if (is_nousersite(block + i, elen))
+            return true;
+        i += elen + 1;
+    }
+    return false;
+}
+
+const char *vs_inject_check_whole(const char *block, size_t len, unsigned kinds_mask)
+{
+    if ((kinds_mask & VS_INJ_PYTHON) && !block_has_nousersite(block, len))
+        return nousersite_reason;
+    return NULL;
+}
+
 const char *vs_inject_check_block(const char *block, size_t len, unsigned kinds_mask,
                                   const char *own_preload)
 {
-    bool nousersite = false;
     size_t i = 0;
     while (block != NULL && i < len) {
         const char *nul = memchr(block + i, '\0', len - i);
@@ -322,13 +342,10 @@ const char *vs_inject_check_block(const char *block, size_t len, unsigned kinds_
             const char *r = check_entry(block + i, elen, kinds_mask, own_preload);
             if (r != NULL)
                 return r;
-            nousersite = nousersite || is_nousersite(block + i, elen);
         }
         i += elen + 1;
     }
-    if ((kinds_mask & VS_INJ_PYTHON) && !nousersite)
-        return nousersite_reason;
-    return NULL;
+    return vs_inject_check_whole(block, len, kinds_mask);
 }
 
 unsigned vs_inject_name_kinds(const char *name)

@@ -112,6 +112,11 @@ const char *vs_inject_check_envp(char *const envp[], unsigned kinds_mask, const 
 const char *vs_inject_check_block(const char *block, size_t len, unsigned kinds_mask,
                                   const char *own_preload);
 
+/* Only the whole-environment rule of vs_inject_check_block, for a caller
+ * that has checked every entry itself (vaultd, which lets a trusted CA
+ * path through entry by entry): no entry is looked at twice. */
+const char *vs_inject_check_whole(const char *block, size_t len, unsigned kinds_mask);
+
 /* True when name (bare, or "NAME=value": only the name is read) is in the
  * table for any kind, whatever its value: what the exec hook strips before
  * exec'ing an allowlisted tool. LD_PRELOAD is included: the caller keeps

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -249,6 +250,14 @@ static void spawn_peer(struct kid *k, const struct kid_opts *o, struct vs_peer *
     int rc = vs_peer_accept(k->conn, p);
     if (rc != 0)
         fail_msg("vs_peer_accept: %s", vs_last_error(rc));
+    /* vaultd runs notify commands: no fd it holds on a peer may leak into
+     * them (the pidfd's flag comes from the kernel, not from a fcntl). */
+    const int held[] = {p->pidfd, p->procfd, p->exefd, p->statfd, p->statusfd, p->cmdlinefd};
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+        int flags = held[i] >= 0 ? fcntl(held[i], F_GETFD) : FD_CLOEXEC;
+        if (flags < 0 || (flags & FD_CLOEXEC) == 0)
+            fail_msg("peer fd %zu (%d) is not close-on-exec", i, held[i]);
+    }
 }
 
 static void exec_peer(struct kid *k, struct vs_peer *p, const char *path, char *const *argv)
@@ -370,7 +379,11 @@ static void identity_and_alive(void **state)
     assert_int_equal(p.nspid_count, 0); /* status is read at request time only */
     assert_false(p.foreign_userns);
     assert_true(p.argc >= 1);
-    assert_non_null(p.cwd_path);
+    assert_null(p.cwd_path); /* read at its first use only */
+    char here[PATH_MAX];
+    assert_non_null(getcwd(here, sizeof here));
+    assert_non_null(vs_peer_cwd(&p));
+    assert_string_equal(vs_peer_cwd(&p), here);
     assert_ok(vs_peer_check_exe(&p));
     assert_ok(vs_peer_check_namespaces(&p, false));
     assert_int_equal(p.nspid_count, 1);

@@ -279,6 +279,7 @@ int vaultd_approval_gate(struct vaultd *d, struct conn *c, uint32_t id)
     h->requester_tty = vaultd_peer_tty(&c->peer, &rt) == 0 ? rt.tty_nr : 0;
     h->id = ++a->next_id == 0 ? ++a->next_id : a->next_id;
     h->c = c;
+    (void)vs_peer_cwd(&c->peer); /* kept for describe: the folder as the request came */
     h->msg_id = id;
     h->since_ms = now;
     h->deadline_ms = now + (int64_t)d->policy->approve_timeout * 1000;

@@ -116,9 +116,11 @@ static int check_args(const struct conn *c)
     return 0;
 }
 
-static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t)
+/* The exe is the very file the peer runs (find_tool matched it by dev and
+ * ino), so its identity from accept keys the trust cache: no stat. */
+static int check_trusted_files(struct vaultd *d, const struct vs_policy_tool *t, const struct vs_peer *p)
 {
-    int rc = vs_path_trusted_cached(t->exe_real, d->owner);
+    int rc = vs_file_trusted_at(t->exe_real, &p->exe, d->owner);
     if (rc == 0 && t->script_real != NULL)
         rc = vs_path_trusted_cached(t->script_real, d->owner);
     return rc;
@@ -194,7 +196,7 @@ static int decide(struct vaultd *d, struct conn *c, bool one_step)
         (rc = vs_peer_check_namespaces(p, d->policy->allow_namespaces || t->allow_namespaces)) != 0 ||
         (rc = check_pin(t, p)) != 0 || (rc = check_args(c)) != 0 || (rc = vs_peer_check_maps(p, d->owner)) != 0 ||
         (rc = vs_peer_check_environ(p, injection_kinds(t), d->shim[0] != '\0' ? d->shim : NULL, d->owner)) != 0 ||
-        (rc = check_trusted_files(d, t)) != 0 || (rc = check_secrets(d, t)) != 0 || (rc = vaultd_life_decide(d, c)) != 0)
+        (rc = check_trusted_files(d, t, p)) != 0 || (rc = check_secrets(d, t)) != 0 || (rc = vaultd_life_decide(d, c)) != 0)
         return rc;
     return 0;
 }

@@ -95,7 +95,8 @@ static int secret_allowed(struct vaultd *d, struct conn *c, const char *secret)
         return vs_fail(VS_EDENIED, "secret %s is in quarantine after an alert (vaultctl restore %s)", secret, secret);
     if (!vs_policy_secret_scoped(d->policy, secret))
         return 0;
-    const char *cwd = c->peer.cwd_path != NULL ? c->peer.cwd_path : "";
+    const char *cwd = vs_peer_cwd(&c->peer);
+    cwd = cwd != NULL ? cwd : "";
     const char *project = NULL;
     if (cwd[0] == '/' && strstr(cwd, " (deleted)") == NULL &&
         vs_policy_project_allows(d->policy, secret, cwd, c->agent, &project))

@@ -121,8 +121,9 @@ static int parse_args(struct vaultd *d, int argc, char **argv)
     return rc;
 }
 
-/* Each connection holds five fds (socket, pidfd, /proc/PID, exe, cwd):
- * the usual soft limit of 1024 would run out at ~200 of VAULTD_MAX_CONNS. */
+/* Each connection holds seven fds (socket, pidfd, /proc/PID, exe, stat,
+ * status, cmdline): the usual soft limit of 1024 would run out at ~140 of
+ * VAULTD_MAX_CONNS. */
 static void raise_fd_limit(void)
 {
     struct rlimit lim;

@@ -102,7 +102,7 @@ static int target_script(const struct vs_peer *p, const struct mediation *med, s
     size_t at = med->target_at + 1;
     if (at >= p->argc || p->argv[at][0] == '-' || p->argv[at][0] == '\0')
         return vs_fail(VS_EDENIED, "an interpreter run through vault-exec needs its script first (no option before it)");
-    int fd = openat(p->cwdfd, p->argv[at], O_RDONLY | O_CLOEXEC);
+    int fd = vs_peer_openat_cwd(p, p->argv[at], O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return vs_fail_errno(VS_EDENIED, "script %s", p->argv[at]);
     int rc = fstat(fd, st) == 0 && S_ISREG(st->st_mode) ? 0 : vs_fail(VS_EDENIED, "script %s is not a regular file", p->argv[at]);

@@ -184,7 +184,9 @@ static int pidfd_pid(int pidfd, pid_t *pid)
     return rc;
 }
 
-/* SO_PEERPIDFD names the very process that called connect(): the socket
+/* Both ways give a close-on-exec fd (the kernel's pidfd_prepare sets it;
+ * test_peer checks), so no fcntl is needed.
+ * SO_PEERPIDFD names the very process that called connect(): the socket
  * holds a reference to it. Without it (Linux < 6.5: ENOPROTOOPT) we open a
  * pidfd by number, which is weaker: if the peer exited between connect and
  * this call and its pid was reused, the pidfd names the reuser. The fdinfo
@@ -394,8 +396,6 @@ static int gather(int sock, struct vs_peer *p)
     int rc = open_pidfd(sock, uc.pid, p);
     if (rc != 0)
         return rc;
-    if (fcntl(p->pidfd, F_SETFD, FD_CLOEXEC) != 0)
-        return vs_fail_errno(VS_EIO, "fcntl pidfd");
     /* SO_PEERPIDFD and SO_PEERCRED both name the socket's sk_peer_pid, so
      * their numbers agree by construction; an exited peer (whose number may
      * be reused) fails pidfd_alive below, after /proc/PID is opened. Only
@@ -440,16 +440,32 @@ static int gather(int sock, struct vs_peer *p)
     }
     if ((rc = read_cmdline(p)) != 0 || (rc = open_status(p)) != 0 || (rc = read_userns(p)) != 0)
         return rc;
-    rc = vs_proc_readlink(p->procfd, "cwd", &p->cwd_path);
-    if (rc != 0)
-        return rc;
-    p->cwdfd = openat(p->procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (p->cwdfd < 0)
-        return vs_fail_errno(VS_EDENIED, "cannot open the peer's working folder");
     /* An exec while we read would mix two programs' facts: the first
      * request checks the generation again (vs_peer_settle, or the
      * vs_peer_alive a grant starts with) before any fact is used. */
     return 0;
+}
+
+const char *vs_peer_cwd(struct vs_peer *p)
+{
+    if (p->cwd_path == NULL && !p->opaque && p->procfd >= 0 &&
+        vs_proc_readlink(p->procfd, "cwd", &p->cwd_path) != 0)
+        p->cwd_path = NULL;
+    return p->cwd_path;
+}
+
+int vs_peer_openat_cwd(const struct vs_peer *p, const char *path, int flags)
+{
+    if (path[0] == '/')
+        return openat(AT_FDCWD, path, flags);
+    int cwd = openat(p->procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0)
+        return -1;
+    int fd = openat(cwd, path, flags);
+    int saved = errno;
+    close(cwd);
+    errno = saved;
+    return fd;
 }
 
 int vs_peer_settle(struct vs_peer *p)
@@ -466,7 +482,7 @@ int vs_peer_settle(struct vs_peer *p)
 int vs_peer_accept(int sock, struct vs_peer *p)
 {
     memset(p, 0, sizeof *p);
-    p->pidfd = p->procfd = p->exefd = p->cwdfd = -1;
+    p->pidfd = p->procfd = p->exefd = -1;
     p->statfd = p->statusfd = p->cmdlinefd = -1;
     int rc = gather(sock, p);
     if (rc != 0)
@@ -488,7 +504,6 @@ void vs_peer_free(struct vs_peer *p)
     close_fd(&p->pidfd);
     close_fd(&p->procfd);
     close_fd(&p->exefd);
-    close_fd(&p->cwdfd);
     close_fd(&p->statfd);
     close_fd(&p->statusfd);
     close_fd(&p->cmdlinefd);

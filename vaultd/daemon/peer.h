@@ -81,8 +81,7 @@ struct vs_peer {
     char *exe_path;          /* readlink, for logs only */
     char **argv;             /* argc entries then NULL; /proc/PID/cmdline */
     size_t argc;
-    char *cwd_path;          /* readlink, for logs only */
-    int cwdfd;               /* /proc/PID/cwd, O_PATH|O_DIRECTORY */
+    char *cwd_path;          /* vs_peer_cwd, at its first use */
     /* where */
     unsigned nspid_count;    /* NSpid entries in /proc/PID/status; 0 until the
                               * first status read at request time */
@@ -163,9 +162,20 @@ int vs_peer_check_exe(const struct vs_peer *p);
  * namespace) or in another user namespace than vaultd, unless allow. */
 int vs_peer_check_namespaces(struct vs_peer *p, bool allow);
 
+/* The peer's working folder (readlink of /proc/PID/cwd), read at its
+ * first use and kept: only project-scoped secrets and approval listings
+ * need it, and a fresh process's /proc entry costs each grant. NULL when
+ * it cannot be read (an opaque or exited peer). */
+const char *vs_peer_cwd(struct vs_peer *p);
+
+/* openat of path as the peer would resolve it: a relative path from its
+ * working folder (/proc/PID/cwd, opened for this call only: most grants
+ * never need it, and it cost each of them an open and a close). */
+int vs_peer_openat_cwd(const struct vs_peer *p, const char *path, int flags);
+
 /* For interpreters: the script is argv[1]; refused when argv[1] is missing
  * or starts with '-' (an interpreter option before the script: -c, -e, -m,
- * -X, --require...). A relative path is opened against the peer's cwd fd,
+ * -X, --require...). A relative path is opened from the peer's cwd,
  * an absolute one as it is; the opened file's dev/ino are returned. Refused
  * when the script does not open or is not a regular file. */
 int vs_peer_script(const struct vs_peer *p, int *script_index, dev_t *dev, ino_t *ino);
@@ -218,6 +228,12 @@ int vs_path_trusted(const char *path, uid_t vault_uid);
  * the owner's own later chmod of a folder is seen at the next policy load
  * (which clears the caches) or when the file changes. */
 int vs_path_trusted_cached(const char *path, uid_t vault_uid);
+
+/* The same for a file already identified, such as the peer's executable
+ * (fstat of its exe fd at accept): a verdict cached for that identity
+ * answers without a system call; otherwise path is walked and must name
+ * that very file. */
+int vs_file_trusted_at(const char *path, const struct vs_file_id *id, uid_t vault_uid);
 
 /* sha256 of an open file (e.g. the peer's exefd), read with pread from
  * offset 0, cached by (dev, ino, size, mtime, ctime) in 256 entries (LRU).

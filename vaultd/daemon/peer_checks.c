@@ -118,7 +118,7 @@ int vs_peer_check_namespaces(struct vs_peer *p, bool allow)
 }
 
 /* What the path names now, resolved as the interpreter resolved it: from
- * the peer's working folder (the fd taken at accept) when relative. Not
+ * the peer's working folder (vs_peer_openat_cwd) when relative. Not
  * covered: a peer that chdir'd or chroot'ed after starting its script, and
  * a script swapped after the interpreter read it; a policy that pins a
  * script should keep it in a trusted folder (vs_path_trusted). */
@@ -132,7 +132,7 @@ int vs_peer_script(const struct vs_peer *p, int *script_index, dev_t *dev, ino_t
         return vs_fail(VS_EDENIED, "interpreter option before the script (%s)",
                        shown(arg, strlen(arg), show));
     /* O_PATH: no read permission needed, and a FIFO cannot block us. */
-    int fd = openat(p->cwdfd, arg, O_PATH | O_CLOEXEC);
+    int fd = vs_peer_openat_cwd(p, arg, O_PATH | O_CLOEXEC);
     if (fd < 0)
         return vs_fail_errno(VS_EDENIED, "script %s does not open", shown(arg, strlen(arg), show));
     struct stat st;
@@ -357,9 +357,9 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
         }
         i += elen + 1;
     }
-    /* TLS and git rules are per entry (done above, with the trusted-path
-     * rule); the whole-environment pass must not undo that exception. */
-    const char *reason = vs_inject_check_block(env, len, kinds & ~(unsigned)(VS_INJ_TLS | VS_INJ_GIT), own_preload);
+    /* Every entry is checked above (with the trusted-path exception);
+     * what remains are the rules about the environment as a whole. */
+    const char *reason = vs_inject_check_whole(env, len, kinds);
     free(env);
     if (reason != NULL)
         return vs_fail(VS_EDENIED, "environment refused (%s)", reason);

@@ -170,7 +170,7 @@ static bool accept_one(struct vaultd *d)
     c->fd = fd;
     c->accepted_ms = c->last_ms = vs_now_ms();
     /* Identity is fixed here, from the kernel, once. It takes fds of its
-     * own (pidfd, /proc/PID, exe, cwd): running out there is running out. */
+     * own (pidfd, /proc/PID, exe, stat...): running out there is running out. */
     errno = 0;
     if (vs_peer_accept(fd, &c->peer) != 0) {
         if (errno == EMFILE || errno == ENFILE)

@@ -107,23 +107,28 @@ static void verdict_value(uid_t vault_uid, uint8_t value[32])
     memcpy(value + 1, &vault_uid, sizeof vault_uid);
 }
 
-int vs_trusted_mapping(const char *path, const struct stat *mapped, uid_t vault_uid)
+int vs_file_trusted_at(const char *path, const struct vs_file_id *id, uid_t vault_uid)
 {
-    struct vs_file_id id;
-    vs_file_id_from_stat(mapped, &id);
     uint8_t want[32];
     verdict_value(vault_uid, want);
-    const uint8_t *v = vs_fcache_get(&trust_cache, &id);
+    const uint8_t *v = vs_fcache_get(&trust_cache, id);
     if (v != NULL && memcmp(v, want, sizeof want) == 0)
         return 0;
     struct stat final;
     int rc = vs_path_trusted_stat(path, vault_uid, &final);
     if (rc != 0)
         return rc;
-    if (final.st_dev != mapped->st_dev || final.st_ino != mapped->st_ino)
+    if (final.st_dev != id->dev || final.st_ino != id->ino)
         return vs_fail(VS_EDENIED, "%s was replaced while being checked", path);
-    vs_fcache_put(&trust_cache, &id, want);
+    vs_fcache_put(&trust_cache, id, want);
     return 0;
+}
+
+int vs_trusted_mapping(const char *path, const struct stat *mapped, uid_t vault_uid)
+{
+    struct vs_file_id id;
+    vs_file_id_from_stat(mapped, &id);
+    return vs_file_trusted_at(path, &id, vault_uid);
 }
 
 int vs_path_trusted_cached(const char *path, uid_t vault_uid)
