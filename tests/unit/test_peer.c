@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "peer.h"
+#include "peer_int.h"
 #include "error.h"
 #include "inject.h"
 
@@ -973,6 +974,31 @@ static void path_trust(void **state)
     assert_denied(vs_path_trusted(rev, 0), "/tmp is writable by others");
     assert_denied(vs_path_trusted("/nonexistent/x", 0), "cannot resolve");
     assert_denied(vs_path_trusted("", 0), "empty path");
+
+    /* A file known by its identity (a peer's exe): trusted only at a path
+     * that names that very file; a verdict is remembered by identity (the
+     * file was just written: no racy window here). */
+    vs_peer_caches_reset();
+    vs_peer_caches_set_racy_window(0);
+    struct stat st_file, st_tmp;
+    assert_int_equal(stat(file, &st_file), 0);
+    assert_int_equal(stat(tmpfile_, &st_tmp), 0);
+    struct vs_file_id id_file, id_tmp;
+    vs_file_id_from_stat(&st_file, &id_file);
+    vs_file_id_from_stat(&st_tmp, &id_tmp);
+    assert_denied(vs_file_trusted_at(tmpfile_, &id_tmp, 0), "/tmp is writable by others");
+    /* the agent's file claimed to be at the trusted path */
+    assert_denied(vs_file_trusted_at(file, &id_tmp, 0), "was replaced while being checked");
+    assert_ok(vs_file_trusted_at(file, &id_file, 0));
+    struct vs_cache_stats before, after;
+    vs_trust_cache_stats(&before);
+    assert_ok(vs_file_trusted_at("/nonexistent/x", &id_file, 0)); /* by identity, no walk */
+    vs_trust_cache_stats(&after);
+    assert_int_equal(after.hits, before.hits + 1);
+    /* another vault owner's verdict is not this one's */
+    assert_denied(vs_file_trusted_at("/nonexistent/x", &id_file, 65534), "cannot resolve");
+    assert_denied(vs_file_trusted_at(tmpfile_, &id_tmp, 0), "/tmp is writable by others");
+    vs_peer_caches_set_racy_window(2);
 }
 
 /* --- order: non-dumpable --- */
