@@ -331,23 +331,6 @@ const char *vs_inject_check_whole(const char *block, size_t len, unsigned kinds_
     return NULL;
 }
 
-const char *vs_inject_check_block(const char *block, size_t len, unsigned kinds_mask,
-                                  const char *own_preload)
-{
-    size_t i = 0;
-    while (block != NULL && i < len) {
-        const char *nul = memchr(block + i, '\0', len - i);
-        size_t elen = nul != NULL ? (size_t)(nul - (block + i)) : len - i;
-        if (elen > 0) {
-            const char *r = check_entry(block + i, elen, kinds_mask, own_preload);
-            if (r != NULL)
-                return r;
-        }
-        i += elen + 1;
-    }
-    return vs_inject_check_whole(block, len, kinds_mask);
-}
-
 unsigned vs_inject_name_kinds(const char *name)
 {
     if (name == NULL)

@@ -104,17 +104,16 @@ const char *vs_inject_check(const char *env_entry, unsigned kinds_mask);
 const char *vs_inject_check_preload(const char *env_entry, unsigned kinds_mask,
                                     const char *own_preload);
 
-/* Checks a whole environment: an envp array (NULL-terminated) or a block
- * of NUL-separated entries as /proc/PID/environ gives it. Adds the one rule
- * that needs the whole environment: with VS_INJ_PYTHON, PYTHONNOUSERSITE
- * must be set and non-empty. Returns the first reason or NULL. */
+/* Checks a whole environment, an envp array (NULL-terminated): each entry,
+ * then the one rule that needs the whole environment: with VS_INJ_PYTHON,
+ * PYTHONNOUSERSITE must be set and non-empty. Returns the first reason or
+ * NULL. */
 const char *vs_inject_check_envp(char *const envp[], unsigned kinds_mask, const char *own_preload);
-const char *vs_inject_check_block(const char *block, size_t len, unsigned kinds_mask,
-                                  const char *own_preload);
 
-/* Only the whole-environment rule of vs_inject_check_block, for a caller
- * that has checked every entry itself (vaultd, which lets a trusted CA
- * path through entry by entry): no entry is looked at twice. */
+/* Only that whole-environment rule, over a block of NUL-separated entries
+ * as /proc/PID/environ gives it (len bounds the read), for a caller that
+ * checks every entry itself: vaultd, which lets a trusted CA path through
+ * entry by entry, so no entry is looked at twice. */
 const char *vs_inject_check_whole(const char *block, size_t len, unsigned kinds_mask);
 
 /* True when name (bare, or "NAME=value": only the name is read) is in the
