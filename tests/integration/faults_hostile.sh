@@ -5,6 +5,9 @@
 #    refused while every slot is taken, "connections open" is logged once,
 #    the probe is served as soon as some close, and fds and RSS come back;
 #    then 10,000 at once: afterwards fds, RSS and service are as before;
+#  - vaultd out of fds where accept4 fails, where the peer's /proc files
+#    cannot be opened, and where no fd can be made at all: no spin, one
+#    log line, no value, service back when fds are;
 #  - a client that connects and never sends: the idle sweep closes it
 #    after 10 s (VAULTD_IDLE_MS);
 #  - 200 clients that disconnect between GRANTS and CONFIRM: no grant
@@ -26,8 +29,9 @@ socks() { ls -l "/proc/$VAULTD_PID/fd" 2>/dev/null | grep -c 'socket:'; }
 pipes() { ls -l "/proc/$VAULTD_PID/fd" 2>/dev/null | grep -c 'pipe:'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$VAULTD_PID/stat"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$VAULTD_PID/status"; }
-granted() { "$T/probe" ok 2>/dev/null | grep -qx "$want"; }
-refused() { ! "$T/probe" ok >"$VS_TMP/r.out" 2>/dev/null && ! grep -q '^grant' "$VS_TMP/r.out"; }
+# (bounded: a vaultd that never accepts leaves a client waiting in connect)
+granted() { timeout 10 "$T/probe" ok 2>/dev/null | grep -qx "$want"; }
+refused() { ! timeout 10 "$T/probe" ok >"$VS_TMP/r.out" 2>/dev/null && ! grep -q '^grant' "$VS_TMP/r.out"; }
 grants_in_audit() { grep -c '"event":"grant".*"decision":"ok"\|"decision":"ok".*"event":"grant"' "$VAULT_HOME/audit.log"; }
 # settle N: wait (at most 3 s) for the fd count to come back to $base_fds
 settle() { for _ in $(seq 1 60); do [ "$(fds)" -le "$base_fds" ] && return 0; sleep 0.05; done; return 1; }
@@ -41,7 +45,7 @@ diag "baseline: $base_fds fds, $base_rss KB RSS"
 # sweep would start closing them at 10 s and blur the case).
 holder() { # N RELEASE-FILE REPORT-FILE
     "$PY" - "$VAULT_SOCKET" "$@" <<'PYEOF'
-import os, resource, socket, sys, time
+import os, resource, socket, struct, sys, time
 path, n, release, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if hard == resource.RLIM_INFINITY or hard > n + 64:
@@ -49,6 +53,9 @@ if hard == resource.RLIM_INFINITY or hard > n + 64:
 conns = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # a vaultd that never accepts must not hold us in connect: the kernel
+    # bounds a Unix socket's connect by SO_SNDTIMEO
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
     try:
         s.connect(path)
     except OSError:
@@ -70,7 +77,7 @@ wait_file "$VS_TMP/heldB"
 for _ in $(seq 1 60); do [ "$(fds)" -ge $((base_fds + 1024)) ] && break; sleep 0.05; done
 full_fds=$(fds); full_rss=$(rss); full_socks=$(socks)
 diag "held $(cat "$VS_TMP/heldA") + $(cat "$VS_TMP/heldB") connections: vaultd has $full_fds fds ($full_socks sockets), $full_rss KB RSS"
-diag "that is $(( (full_fds - base_fds) / 1024 )) fds per connection (socket, pidfd, /proc/PID, exe, cwd)"
+diag "that is $(( (full_fds - base_fds) / 1024 )) fds per connection (socket, pidfd, /proc/PID, stat, status, cmdline, exe)"
 check "vaultd holds exactly 1,024 client connections ($((full_socks - base_socks)) sockets over baseline)" \
     test $((full_socks - base_socks)) -eq 1024
 check "with every slot taken, a probe is refused and gets no value" refused
@@ -99,21 +106,43 @@ ok_after=0
 for _ in $(seq 1 120); do granted && { ok_after=1; break; }; sleep 0.05; done
 check "and a probe is served" test "$ok_after" -eq 1
 
-# --- fd exhaustion: RLIMIT_NOFILE lowered to 256 (the systemd default soft
-# limit is 1024): 300 connections run vaultd out of fds before its slots
-prlimit --pid "$VAULTD_PID" --nofile=256:20000
-holder 300 "$VS_TMP/relD" "$VS_TMP/heldD" & hD=$!
-VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hD 2>/dev/null"
-wait_file "$VS_TMP/heldD"; sleep 0.3
-c0=$(cpu_ticks); sleep 2; c1=$(cpu_ticks)
-diag "out of fds (limit 256, $(fds) open, $(socks) sockets): vaultd used $((c1 - c0)) CPU ticks (of $(getconf CLK_TCK)/s) in 2 s idle"
-check "out of fds, vaultd does not spin (under 0.2 s of CPU in 2 s)" test $((c1 - c0)) -lt $(( $(getconf CLK_TCK) / 5 ))
-check "\"out of file descriptors\" is logged once" test "$(grep -c 'out of file descriptors' "$VS_TMP/vaultd.log")" -eq 1
-check "out of fds, a probe is refused with no value" refused
-touch "$VS_TMP/relD"; wait "$hD"
-check "after they close, fds back at baseline" settle
-check "and the probe is served" granted
-prlimit --pid "$VAULTD_PID" --nofile=20000:20000
+# --- fd exhaustion, in three places. vaultd's fd limit is lowered, then
+# 300 clients connect and wait. The limit bounds fd numbers, and the fds
+# below vaultd's lowest free one are all taken, so:
+#  - limit = lowest free fd: accept4 itself fails with EMFILE. The
+#    connection stays queued and the listen socket readable, so a
+#    level-triggered loop would wake for it forever: vaultd must refuse it
+#    (the client reads EOF) instead;
+#  - limit = lowest free fd + 2: accept4 succeeds, then opening the peer's
+#    /proc files fails (a peer takes 7 fds: socket, pidfd, /proc/PID,
+#    stat, status, cmdline, exe);
+#  - limit 3, under every fd vaultd holds: no new fd can be made at all, as
+#    when the system's file table is full (ENFILE). vaultd stops listening
+#    and looks again once a second; the clients wait in connect.
+# Each time: no spin, one log line, a probe that gets no value, and service
+# back once the limit is raised.
+lowest_free_fd() { local n=0; while [ -e "/proc/$VAULTD_PID/fd/$n" ]; do n=$((n + 1)); done; echo "$n"; }
+out_of_fds_case() { # LIMIT WHAT RELEASE-FILE REPORT-FILE
+    local lim=$1 what=$2 logged0 hD c0 c1
+    logged0=$(grep -c 'out of file descriptors' "$VS_TMP/vaultd.log")
+    prlimit --pid "$VAULTD_PID" --nofile="$lim:20000"
+    holder 300 "$3" "$4" & hD=$!
+    VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }kill $hD 2>/dev/null"
+    wait_file "$4"; sleep 0.3
+    c0=$(cpu_ticks); sleep 2; c1=$(cpu_ticks)
+    diag "out of fds, $what (limit $lim, $(fds) open, $(socks) sockets): vaultd used $((c1 - c0)) CPU ticks (of $(getconf CLK_TCK)/s) in 2 s idle"
+    check "out of fds, $what: vaultd does not spin (under 0.2 s of CPU in 2 s)" test $((c1 - c0)) -lt $(( $(getconf CLK_TCK) / 5 ))
+    check "out of fds, $what: \"out of file descriptors\" is logged once" \
+        test "$(grep -c 'out of file descriptors' "$VS_TMP/vaultd.log")" -eq $((logged0 + 1))
+    check "out of fds, $what: a probe gets no value" refused
+    prlimit --pid "$VAULTD_PID" --nofile=20000:20000
+    touch "$3"; wait "$hD"
+    check "out of fds, $what: after they close, fds back at baseline" settle
+    check "out of fds, $what: the probe is served again" granted
+}
+out_of_fds_case "$(lowest_free_fd)" "accept4 fails" "$VS_TMP/relD" "$VS_TMP/heldD"
+out_of_fds_case $(( $(lowest_free_fd) + 2 )) "the peer's files fail" "$VS_TMP/relE" "$VS_TMP/heldE"
+out_of_fds_case 3 "no fd at all" "$VS_TMP/relF" "$VS_TMP/heldF"
 
 # --- silent client: closed by the idle sweep after 10 s
 idle=$("$PY" - "$VAULT_SOCKET" <<'PYEOF'

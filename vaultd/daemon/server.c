@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,6 +107,32 @@ static struct {
 static bool trim_due;
 static size_t peak_conns; /* since the last time none were open */
 
+/* An fd kept in reserve for running out of them. When accept4 fails with
+ * EMFILE the connection stays queued and the listen socket readable, so
+ * the level-triggered loop would wake for it at once, forever. Spending
+ * the reserve to take the connection and close it refuses that client at
+ * once (it reads EOF) and drains the queue. When even that fails (ENFILE:
+ * the whole system is out), listening pauses until a connection closes or
+ * the next sweep. */
+static int spare_fd = -1;
+static bool listen_paused;
+
+static int open_spare_fd(void)
+{
+    return eventfd(0, EFD_CLOEXEC);
+}
+
+static void pause_listening(struct vaultd *d, bool pause)
+{
+    if (listen_paused == pause)
+        return;
+    if (!pause && spare_fd < 0)
+        spare_fd = open_spare_fd();
+    struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = TAG_LISTEN};
+    if (epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, d->listen_fd, &ev) == 0)
+        listen_paused = pause;
+}
+
 static void forget_held(const struct conn *c)
 {
     for (size_t i = 0; i < held.n; i++)
@@ -126,6 +153,7 @@ static void close_conn(struct vaultd *d, size_t slot)
     free(c);
     d->conns[slot] = NULL;
     d->nconns--;
+    pause_listening(d, false);
     /* After a burst, give the per-connection memory back to the system:
      * at once when the burst was large, else from sweep_idle at most once
      * a second (a trim per closed connection cost every one-client grant
@@ -146,16 +174,31 @@ static void say_out_of_fds(struct vaultd *d)
     d->full_logged = true;
 }
 
+/* True when a queued connection was taken and closed. */
+static bool refuse_for_want_of_fds(struct vaultd *d)
+{
+    say_out_of_fds(d);
+    if (spare_fd >= 0) {
+        close(spare_fd);
+        spare_fd = -1;
+    }
+    int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    bool out = fd < 0 && (errno == EMFILE || errno == ENFILE);
+    if (fd >= 0)
+        close(fd);
+    spare_fd = open_spare_fd();
+    if (out)
+        pause_listening(d, true);
+    return fd >= 0;
+}
+
 /* Accepts one connection; false when there is none left to accept (or no
  * room), so the caller stops looping. */
 static bool accept_one(struct vaultd *d)
 {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE)
-            say_out_of_fds(d);
-        return false;
-    }
+    if (fd < 0)
+        return (errno == EMFILE || errno == ENFILE) && refuse_for_want_of_fds(d);
     size_t slot = 0;
     while (slot < VAULTD_MAX_CONNS && d->conns[slot] != NULL)
         slot++;
@@ -408,6 +451,8 @@ int vaultd_run(struct vaultd *d)
     if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->listen_fd, &lev) != 0 ||
         epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &sev) != 0)
         return vs_fail_errno(VS_EIO, "event loop");
+    if ((spare_fd = open_spare_fd()) < 0)
+        return vs_fail_errno(VS_EIO, "event loop");
     int64_t last_sweep = vs_now_ms();
     while (!d->stop) {
         struct epoll_event events[64];
@@ -437,6 +482,7 @@ int vaultd_run(struct vaultd *d)
             sweep_idle(d);
             vaultd_life_tick(d);
             vaultd_approvals_tick(d);
+            pause_listening(d, false);
             last_sweep = vs_now_ms();
         }
     }
@@ -450,6 +496,8 @@ void vaultd_shutdown(struct vaultd *d)
     for (size_t i = 0; i < VAULTD_MAX_CONNS; i++)
         if (d->conns[i] != NULL)
             close_conn(d, i);
+    if (spare_fd >= 0)
+        close(spare_fd);
     if (d->listen_fd >= 0) {
         close(d->listen_fd);
         (void)unlinkat(d->sockdirfd, VS_SOCKET_NAME, 0);
