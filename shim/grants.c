@@ -48,8 +48,17 @@ extern char **environ;
 static const struct vs_index_tool *tool VS_HOT;
 static char *region VS_HOT; /* "NAME=value\0" entries */
 static size_t region_used;
+static size_t values_end; /* the entries end here; an environ array may follow */
 static char **grown_environ; /* an environ we allocated, with room to append */
 static struct vs_forklock render_lock = VS_FORKLOCK_INIT;
+/* The decoded answer (field references into a reply buffer, never values
+ * themselves): 8 KiB, kept off the stack, where it cost a granted process
+ * two or three fresh stack pages; in .bss only the page a small answer's
+ * few fields touch faults in. One serves every answer: the fetch runs once,
+ * at start-up, before any other thread gets past vs_once, and is done with
+ * the grant's answer before it takes the renders'; later renders run under
+ * render_lock. */
+static struct vs_msg answer VS_COLD;
 
 /* fork() while another thread renders would leave the child a locked
  * mutex: held across fork once used (forklock.h). */
@@ -94,6 +103,16 @@ static void *locked_pages(size_t len)
     return p;
 }
 
+/* Zeroes len bytes at p. The empty asm that takes p and clobbers memory
+ * keeps the compiler from dropping the memset as a dead store, as
+ * explicit_bzero does, without a call into a libc page that no other part
+ * of a granted process touches. */
+static void wipe(void *p, size_t len)
+{
+    memset(p, 0, len);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 /* Only pages that were ever touched can hold a value; the rest were never
  * faulted in (and, locked, never swapped out), so mincore names the pages
  * to wipe. Wiping whole spans faulted in every page just to zero it: 51
@@ -104,12 +123,12 @@ static void wipe_touched(void *p, size_t len)
     unsigned char resident[REGION_BYTES / 4096 + 2];
     size_t npages = page != 0 ? (len + page - 1) / page : 0;
     if (some_unlocked || npages == 0 || npages > sizeof resident || vs_sys(SYS_mincore, p, len, resident) != 0) {
-        explicit_bzero(p, len);
+        wipe(p, len);
         return;
     }
     for (size_t i = 0; i < npages; i++)
         if ((resident[i] & 1) != 0)
-            explicit_bzero((char *)p + i * page, i + 1 < npages ? page : len - i * page);
+            wipe((char *)p + i * page, i + 1 < npages ? page : len - i * page);
 }
 
 static void wipe_unmap(void *p, size_t len)
@@ -209,6 +228,7 @@ static char *add_entry(const char *name, size_t nlen, const uint8_t *value, size
     memcpy(entry + nlen + 1, value, vlen);
     entry[nlen + 1 + vlen] = '\0';
     region_used += nlen + vlen + 2;
+    values_end = region_used;
     return entry;
 }
 
@@ -231,6 +251,19 @@ static bool fill_slot(char **env, const char *entry, size_t nlen)
     return false;
 }
 
+/* Room for a new environ array after the entries, on the page they already
+ * touched (a separate mapping cost a system call and a page fault); NULL
+ * when it does not fit. The exit wipe stops at values_end, so a thread
+ * still reading environ then never sees a pointer half zeroed. */
+static char **array_in_region(size_t bytes)
+{
+    size_t at = (region_used + sizeof(char *) - 1) & ~(sizeof(char *) - 1);
+    if (region == NULL || at > REGION_BYTES || bytes > REGION_BYTES - at)
+        return NULL;
+    region_used = at + bytes;
+    return (char **)(void *)(region + at);
+}
+
 /* Installs the granted entries: into reserved slots of the start-up array
  * and of environ, and appended to a new environ for the rest. */
 static void install(char **startup, char **entries, size_t n)
@@ -248,7 +281,9 @@ static void install(char **startup, char **entries, size_t n)
         return;
     size_t have = env_count(environ);
     size_t bytes = (have + nappend + 1) * sizeof(char *);
-    char **grown = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char **grown = array_in_region(bytes);
+    if (grown == NULL)
+        grown = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (grown == MAP_FAILED)
         return;
     memcpy(grown, environ, have * sizeof(char *));
@@ -314,6 +349,13 @@ static int grants_frame(uint8_t *frame, size_t cap, bool one_step, size_t *len)
     return vs_msg_finish(&w, len);
 }
 
+static int confirm_frame(uint8_t *frame, size_t cap, size_t *len)
+{
+    struct vs_msg_writer w;
+    vs_msg_begin(&w, frame, cap, VS_OP_CONFIRM, 1);
+    return vs_msg_finish(&w, len);
+}
+
 static int render_frame(const char *path, uint8_t *frame, size_t cap, size_t *len)
 {
     struct vs_msg_writer w;
@@ -325,14 +367,14 @@ static int render_frame(const char *path, uint8_t *frame, size_t cap, size_t *le
 /* Sends a RENDER_FILE for each file the index gives our tool, right behind
  * the request that grants (GRANTS in one step, else CONFIRM): vaultd serves
  * them in the same round, so their audit lines share the grant's fsync and
- * no round trip is spent per file. Returns how many went out. */
-static size_t send_renders(int fd)
+ * no round trip is spent per file. Each frame is built in frame (cap
+ * bytes). Returns how many went out. */
+static size_t send_renders(int fd, uint8_t *frame, size_t cap)
 {
-    uint8_t frame[PATH_MAX + 64];
     size_t sent = 0, len = 0;
     const char *path;
     while (tool != NULL && (path = vs_index_tool_file(&vs_shim.index, tool, sent)) != NULL &&
-           render_frame(path, frame, sizeof frame, &len) == 0 && vs_client_send(fd, frame, len) == 0)
+           render_frame(path, frame, cap, &len) == 0 && vs_client_send(fd, frame, len) == 0)
         sent++;
     return sent;
 }
@@ -410,48 +452,52 @@ void vs_grants_fetch(char **startup)
         errno = saved;
         return;
     }
-    uint8_t *reply = locked_pages(REPLY_BYTES);
-    region = locked_pages(REGION_BYTES);
-    struct vs_msg m = {.op = 0};
+    /* One locked mapping: the entries' region, then the reply buffer,
+     * where the requests (which carry no value) are built too. */
+    char *pages = locked_pages(REGION_BYTES + REPLY_BYTES);
+    region = pages;
+    uint8_t *reply = pages != NULL ? (uint8_t *)pages + REGION_BYTES : NULL;
+    struct vs_msg *m = &answer;
+    m->op = 0;
+    m->nfields = 0;
     char *entries[VS_SHIM_MAX_GRANTS];
     size_t n = 0;
-    int rc = reply != NULL && region != NULL ? 0 : VS_ENOMEM;
+    int rc = pages != NULL ? 0 : VS_ENOMEM;
     /* Invariant 7: non-dumpable before any value can arrive. */
     bool one_step = vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_ONE_STEP) != 0;
     int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    uint8_t frame[1024];
     size_t len = 0, renders = 0;
     if (one_step) {
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, true, &len)) == 0 &&
-            (rc = vs_client_send(fd, frame, len)) == 0)
-            renders = send_renders(fd);
+        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, true, &len)) == 0 &&
+            (rc = vs_client_send(fd, reply, len)) == 0)
+            renders = send_renders(fd, reply, REPLY_BYTES);
     } else {
-        if (rc == 0 && (rc = grants_frame(frame, sizeof frame, false, &len)) == 0)
-            rc = vs_client_call(fd, frame, len, reply, REPLY_BYTES, &m);
+        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, false, &len)) == 0)
+            rc = vs_client_call(fd, reply, len, reply, REPLY_BYTES, m);
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        struct vs_msg_writer w;
-        vs_msg_begin(&w, frame, sizeof frame, VS_OP_CONFIRM, 1);
-        if (rc == 0 && (rc = vs_msg_finish(&w, &len)) == 0 && (rc = vs_client_send(fd, frame, len)) == 0)
-            renders = send_renders(fd);
+        if (rc == 0 && (rc = confirm_frame(reply, REPLY_BYTES, &len)) == 0 &&
+            (rc = vs_client_send(fd, reply, len)) == 0)
+            renders = send_renders(fd, reply, REPLY_BYTES);
     }
     if (rc == 0)
-        rc = vs_client_recv(fd, reply, REPLY_BYTES, &m);
-    if (rc == 0 && m.op != VS_OP_GRANT_LIST)
+        rc = vs_client_recv(fd, reply, REPLY_BYTES, m);
+    if (rc == 0 && m->op != VS_OP_GRANT_LIST)
         rc = VS_EPROTO;
     if (rc == 0)
-        rc = take_grants(&m, entries, &n);
+        rc = take_grants(m, entries, &n);
     if (rc != 0) {
         char why[512];
-        reason_of(&m, rc, why, sizeof why);
+        reason_of(m, rc, why, sizeof why);
         if (rc == VS_ETOOBIG || rc == VS_EPROTO || rc == VS_ENOMEM)
             (void)snprintf(why, sizeof why, "malformed or oversized answer from vaultd");
         refuse(startup, why);
         wipe_unmap(region, REGION_BYTES);
         region = NULL;
         region_used = 0;
+        values_end = 0;
         vs_shim.nfiles = 0;
         (void)vs_sys(SYS_close, fd);
     } else {
@@ -469,18 +515,25 @@ void vs_grants_fetch(char **startup)
     }
     /* Refused before any value arrived: the program runs as it would have
      * (dumpable, core files), like any other process outside a grant. */
-    if (one_step && !vs_shim.granted && m.op != VS_OP_GRANT_LIST && was_dumpable == 1)
+    if (one_step && !vs_shim.granted && m->op != VS_OP_GRANT_LIST && was_dumpable == 1)
         (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;
 }
 
-static struct vs_shim_file *granted_file(const char *canon)
+static struct vs_shim_file *granted_file_n(const char *path, size_t len)
 {
+    if (path == NULL || len == 0) /* granted paths are absolute */
+        return NULL;
     for (size_t i = 0; i < vs_shim.nfiles; i++)
-        if (strcmp(vs_tool.files[i].path, canon) == 0)
+        if (strlen(vs_tool.files[i].path) == len && memcmp(vs_tool.files[i].path, path, len) == 0)
             return &vs_tool.files[i];
     return NULL;
+}
+
+static struct vs_shim_file *granted_file(const char *canon)
+{
+    return granted_file_n(canon, strlen(canon));
 }
 
 /* A rendered file's bytes in a sealed 0600 memfd; -1 on failure. */
@@ -503,16 +556,17 @@ static int seal_memfd(const uint8_t *data, size_t dlen)
     return fd;
 }
 
-/* A RENDER_FILE answer into the granted file it names. */
+/* A RENDER_FILE answer into the granted file it names (compared in place:
+ * a copy would take a PATH_MAX buffer, a fresh stack page, in every
+ * granted process; a name with a NUL in it matches no granted path). */
 static int take_render(const struct vs_msg *m)
 {
-    char path[PATH_MAX];
-    const uint8_t *data = NULL;
-    size_t dlen = 0;
-    int rc = vs_msg_get_str(m, VS_F_PATH, path, sizeof path);
+    const uint8_t *path = NULL, *data = NULL;
+    size_t plen = 0, dlen = 0;
+    int rc = vs_msg_get_bytes(m, VS_F_PATH, &path, &plen);
     if (rc == 0)
         rc = vs_msg_get_bytes(m, VS_F_FILE_DATA, &data, &dlen);
-    struct vs_shim_file *f = rc == 0 ? granted_file(path) : NULL;
+    struct vs_shim_file *f = rc == 0 ? granted_file_n((const char *)path, plen) : NULL;
     if (f == NULL || f->memfd >= 0)
         return rc != 0 ? rc : VS_EPROTO;
     f->memfd = seal_memfd(data, dlen);
@@ -526,10 +580,9 @@ static int take_render(const struct vs_msg *m)
  * (vaultd drops a peer it refused), and render_all says what is missing. */
 static void take_renders(int fd, uint8_t *reply, size_t n)
 {
-    struct vs_msg m;
     for (size_t i = 0; i < n; i++) {
         wipe_touched(reply, REPLY_BYTES);
-        if (vs_client_recv(fd, reply, REPLY_BYTES, &m) != 0 || take_render(&m) != 0)
+        if (vs_client_recv(fd, reply, REPLY_BYTES, &answer) != 0 || take_render(&answer) != 0)
             return;
     }
 }
@@ -538,18 +591,16 @@ static void take_renders(int fd, uint8_t *reply, size_t n)
 static int render(struct vs_shim_file *f)
 {
     uint8_t *reply = locked_pages(REPLY_BYTES);
-    uint8_t frame[PATH_MAX + 64];
-    struct vs_msg m = {.op = 0};
     size_t len = 0;
-    int rc = reply == NULL ? VS_ENOMEM : render_frame(f->path, frame, sizeof frame, &len);
+    int rc = reply == NULL ? VS_ENOMEM : render_frame(f->path, reply, REPLY_BYTES, &len);
     if (rc == 0 && !still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino)) {
         vs_shim.sock = -1; /* closed by the program: no more renders */
         rc = VS_EIO;
     }
     if (rc == 0)
-        rc = vs_client_call(vs_shim.sock, frame, len, reply, REPLY_BYTES, &m);
+        rc = vs_client_call(vs_shim.sock, reply, len, reply, REPLY_BYTES, &answer);
     if (rc == 0)
-        rc = take_render(&m);
+        rc = take_render(&answer);
     wipe_unmap(reply, REPLY_BYTES);
     if (rc != 0) {
         vs_shim_say(vs_shim.tool_name != NULL ? vs_shim.tool_name : "tool", ": cannot render ", f->path);
@@ -606,7 +657,7 @@ void vs_grants_wipe(void)
         if (still_ours(vs_tool.files[i].memfd, vs_tool.files[i].dev, vs_tool.files[i].ino))
             (void)vs_sys(SYS_close, vs_tool.files[i].memfd);
     if (region != NULL)
-        wipe_touched(region, REGION_BYTES);
+        wipe_touched(region, values_end);
     if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))
         (void)vs_sys(SYS_close, vs_shim.sock);
     vs_shim.sock = -1;

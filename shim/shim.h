@@ -54,11 +54,13 @@
 #define VS_SHIM_MAX_FILES 16
 #define VS_SHIM_MAX_GRANTS 64
 
+/* The small fields first: a granted tool writes them and the start of
+ * path, one page, where behind the path they were a page of their own. */
 struct vs_shim_file {
-    char path[PATH_MAX]; /* canonical absolute path, as the policy names it */
     int memfd;           /* sealed memfd once rendered; -1 before first use */
     dev_t dev;           /* memfd's identity: the program may close every fd */
     ino_t ino;           /* (closefrom) and the number become another file */
+    char path[PATH_MAX]; /* canonical absolute path, as the policy names it */
 };
 
 /* What a tool needs beyond struct vs_shim: its files, its executable's path. */

@@ -173,7 +173,7 @@ refused() {
 granted() {
     local desc=$1 want=$2 o rc; shift 2
     _case=$((_case + 1)); o="$CASES/g$_case"
-    (cd "$AH/proj" && agent "$@") >"$o.out" 2>"$o.err" </dev/null; rc=$?
+    (cd "$AH/proj" && "${LAUNCH:-agent}" "$@") >"$o.out" 2>"$o.err" </dev/null; rc=$?
     if ! no_value_in "$o.out" "$o.err"; then not_ok "$desc (a value was printed)"; return; fi
     if [ "$rc" -ne 0 ] || ! cat "$o.out" "$o.err" | grep -qaE -- "$want"; then
         not_ok "$desc (exit $rc: $(cat "$o.out" "$o.err" | head -c 400 | scrub))"; return
@@ -325,6 +325,20 @@ check "nginx saw user agent authenticated (200s) and no other user" bash -c '
 # --- granted: python3 and node interpreter tools
 granted "python3 tool: os.environ value used (Bearer)" '^welcome$' env PYTHONNOUSERSITE=1 "$PY" "$T/client.py" "$AP" environ
 granted "python3 tool: os.getenv value used" '^welcome$' env PYTHONNOUSERSITE=1 "$PY" "$T/client.py" "$AP" getenv
+# Started by a process outside the shim with no API_TOKEN at all, the tool
+# has no slot to fill (the exec hook makes one when a shimmed process execs
+# it): the entry is appended to a new environ array, which sits beside the
+# entries in the shim's locked region; with 9,000 more variables it no longer
+# fits there and takes a mapping of its own (shim/grants.c install).
+first_shimmed() {
+    env -i PATH=/usr/bin:/bin HOME="$AH" LANG=C.UTF-8 VAULT_SOCKET="$VAULT_SOCKET" LD_PRELOAD="$SHIM" "$@"
+}
+LAUNCH=first_shimmed granted "python3 tool with no API_TOKEN slot: the value is appended to environ" '^welcome$' \
+    PYTHONNOUSERSITE=1 "$PY" "$T/client.py" "$AP" environ
+fill=(); for i in $(seq 1 9000); do fill+=("F$i=1"); done
+LAUNCH=first_shimmed granted "the same with 9,000 more variables" '^welcome$' \
+    "${fill[@]}" PYTHONNOUSERSITE=1 "$PY" "$T/client.py" "$AP" environ
+unset fill
 granted "python3 tool from bash -c (the exec hook sets PYTHONNOUSERSITE)" '^welcome$' \
     bash -c 'python3 "$0" "$1" environ' "$T/client.py" "$AP"
 granted "node tool: process.env.X with fetch, listed in Object.keys" '^welcome listed$' "$NODE" "$T/client.js" "$AP"
