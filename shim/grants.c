@@ -105,8 +105,8 @@ static void *locked_pages(size_t len)
 
 /* Zeroes len bytes at p. The empty asm that takes p and clobbers memory
  * keeps the compiler from dropping the memset as a dead store, as
- * explicit_bzero does, without a call into a libc page that no other part
- * of a granted process touches. */
+ * explicit_bzero does; explicit_bzero's libc page is one a tool touches for
+ * nothing else, memset's every real tool has touched already. */
 static void wipe(void *p, size_t len)
 {
     memset(p, 0, len);
