@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Guards of the shim that no single hook family owns: a library whose own
 # constructor calls getenv before ours runs; an allowlisted node that must
-# not open its inspector on SIGUSR1; valgrind finding no error or leak in
-# ordinary processes under the shim.
+# not open its inspector on SIGUSR1; a granted value zeroed in place at exit;
+# valgrind finding no error or leak in ordinary processes under the shim.
 . "$(dirname "$0")/../lib.sh"
 vs_clean_env "$@"
 vs_begin
@@ -97,9 +97,46 @@ check "an ordinary process prints nothing" bash -c '
 cp "$VS_BUILD/tests/helpers/thread-stress" "$T/stress"; chmod 755 "$T/stress"
 cp /bin/sleep "$T/sleeper"; chmod 755 "$T/sleeper"
 mkdir -p "$T/home"
+# the exit wipe's probe: wipetool NAME hands getenv(NAME)'s pointer to
+# libwipewatch.so, a library it needs, loaded after the preloaded shim and so
+# finalized after it; its destructor counts the bytes there still non-zero
+# (never the bytes themselves)
+cat >"$T/wipewatch.c" <<'C'
+#include <stdio.h>
+static const volatile char *watched;
+static size_t watched_len;
+void wipewatch_set(const char *p, size_t n);
+void wipewatch_set(const char *p, size_t n) { watched = p; watched_len = n; }
+__attribute__((destructor)) static void wipewatch_report(void)
+{
+    size_t left = 0;
+    for (size_t i = 0; watched != NULL && i < watched_len; i++)
+        left += watched[i] != 0;
+    fprintf(stderr, "wipewatch: %zu of %zu bytes left\n", left, watched_len);
+}
+C
+cat >"$T/wipetool.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+void wipewatch_set(const char *p, size_t n);
+int main(int argc, char **argv)
+{
+    const char *v = argc > 1 ? getenv(argv[1]) : NULL;
+    if (v == NULL || v[0] == '\0') { puts("no value"); return 2; }
+    wipewatch_set(v, strlen(v));
+    puts("got a value");
+    return 0;
+}
+C
+cc -shared -fPIC -o "$T/libwipewatch.so" "$T/wipewatch.c" &&
+    cc -o "$T/wipetool" "$T/wipetool.c" -Wl,--no-as-needed -L"$T" -lwipewatch -Wl,-rpath,"$T" &&
+    cp "$T/wipetool" "$T/wipetool-plain" && chmod 755 "$T/wipetool" "$T/wipetool-plain" && chmod 644 "$T/libwipewatch.so" ||
+    not_ok "the exit wipe's probe builds"
 cat >"$T/policy2.conf" <<CONF
 tools = ( { name = "stress"; exe = "$T/stress"; env = { GH_TOKEN = "gh_token"; }; files = [ "netrc" ]; },
-          { name = "sleeper"; exe = "$T/sleeper"; env = { GH_TOKEN = "gh_token"; }; } );
+          { name = "sleeper"; exe = "$T/sleeper"; env = { GH_TOKEN = "gh_token"; }; },
+          { name = "wipetool"; exe = "$T/wipetool"; env = { GH_TOKEN = "gh_token"; }; } );
 files = ( { name = "netrc"; path = "$T/home/.netrc"; template = "machine h login a password {{gh_token}}\n"; } );
 CONF
 chmod 644 "$T/policy2.conf"
@@ -129,6 +166,24 @@ check "a granted tool holds its values in locked, undumped memory (size rss lock
     bash -c 'set -- $0; [ $# = 3 ] && [ "$3" -ge 4 ] && [ "$3" = "$2" ] && [ "$2" -lt "$1" ]' "${region:-x}"
 diag "sleeper stderr: $(head -c 300 "$VS_TMP/sleeper.err")"
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+# rule 5 of shim/grants.c: at exit the values are wiped where they lie
+plain=$(fake_token plain)
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" PLAIN_VALUE="$plain" "$T/wipetool-plain" PLAIN_VALUE \
+    >"$VS_TMP/wp.out" 2>"$VS_TMP/wp.err"
+check "control: the probe sees an unprotected value still in place after the shim's destructor" \
+    bash -c 'grep -qx "got a value" "$0" && grep -qx "wipewatch: $2 of $2 bytes left" "$1"' \
+    "$VS_TMP/wp.out" "$VS_TMP/wp.err" "${#plain}"
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" "$T/wipetool" GH_TOKEN >"$VS_TMP/wt.out" 2>"$VS_TMP/wt.err"
+check "a granted value is zeroed in place when the tool exits (every byte)" \
+    bash -c 'grep -qx "got a value" "$0" && grep -qx "wipewatch: 0 of $2 bytes left" "$1"' \
+    "$VS_TMP/wt.out" "$VS_TMP/wt.err" "${#tok}"
+wipe_runs_silent() {
+    local f="$VS_TMP/wt.out $VS_TMP/wt.err $VS_TMP/wp.out $VS_TMP/wp.err"
+    # shellcheck disable=SC2086 # four file names
+    absent_in "$tok" $f && absent_in "$plain" $f
+}
+check "and neither run printed a value" wipe_runs_silent
+diag "wipetool: $(cat "$VS_TMP/wp.out" "$VS_TMP/wp.err" "$VS_TMP/wt.out" "$VS_TMP/wt.err" | tr '\n' ' ' | head -c 300)"
 
 # --- what the shim is: libc only, nothing exported but its hooks
 hooks="__fxstatat __fxstatat64 __lxstat __lxstat64 __open64_2 __open_2 __openat64_2 __openat_2 __xstat __xstat64
