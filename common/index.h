@@ -98,7 +98,10 @@ struct vs_index_glob {
  * Without it (vaultd runs as the agent's own user) GRANTS and CONFIRM stay
  * two steps, the peer going non-dumpable in between. */
 #define VS_INDEX_F_ONE_STEP 0x1u
-#define VS_INDEX_FLAGS 0x1u
+/* vaultd renders a tool's files in the round of its grant when the request
+ * that grants says WITH_FILES: the shim sends no RENDER_FILE of its own. */
+#define VS_INDEX_F_WITH_FILES 0x2u
+#define VS_INDEX_FLAGS 0x3u
 
 #define VS_INDEX_TOOL_INTERPRETER 0x1u /* has a script: matches only with it */
 #define VS_INDEX_TOOL_MEDIATED 0x2u    /* runs through vault-exec */

@@ -35,6 +35,7 @@ static const struct {
     {VS_F_HIDE, K_TEXT, 1, 1023, "HIDE"},
     {VS_F_MASK, K_BYTES, 1, VS_F_VALUE_MAX, "MASK"},
     {VS_F_ONE_STEP, K_U32, 4, 4, "ONE_STEP"},
+    {VS_F_WITH_FILES, K_U32, 4, 4, "WITH_FILES"},
     {VS_F_EXEC_FD, K_U32, 4, 4, "EXEC_FD"},
     {VS_F_EXIT_STATUS, K_U32, 4, 4, "EXIT_STATUS"},
     {VS_F_DURATION_MS, K_U32, 4, 4, "DURATION_MS"},
@@ -71,6 +72,8 @@ static const struct {
     {VS_OP_GRANTS, VS_F_AGENT, 0},
     {VS_OP_GRANTS, VS_F_SESSION, 0},
     {VS_OP_GRANTS, VS_F_ONE_STEP, 0},
+    {VS_OP_GRANTS, VS_F_WITH_FILES, 0},
+    {VS_OP_CONFIRM, VS_F_WITH_FILES, 0},
     {VS_OP_RENDER_FILE, VS_F_PATH, REQUIRED},
     {VS_OP_UNLOCK, VS_F_PASSPHRASE, 0}, /* a key-file vault unlocks without one */
     {VS_OP_RELOAD, VS_F_PASSPHRASE, 0},

@@ -42,8 +42,8 @@
 /* Stable numbers: never renumber, only add. Requests 0x01-0x7f, replies
  * 0x80-0xff. */
 enum vs_op {
-    VS_OP_GRANTS = 0x01,      /* "my grants": AGENT?, SESSION?, ONE_STEP? */
-    VS_OP_CONFIRM = 0x02,     /* handshake step 2: "I am non-dumpable now" */
+    VS_OP_GRANTS = 0x01,      /* "my grants": AGENT?, SESSION?, ONE_STEP?, WITH_FILES? */
+    VS_OP_CONFIRM = 0x02,     /* handshake step 2: "I am non-dumpable now": WITH_FILES? */
     VS_OP_RENDER_FILE = 0x03, /* bytes of one managed file: PATH */
     VS_OP_STATUS = 0x04,
     VS_OP_UNLOCK = 0x05,      /* PASSPHRASE */
@@ -85,6 +85,7 @@ enum vs_field {
     VS_F_HIDE = 22,        /* text 1..1023: a path the granted tool must not see (hide_files) */
     VS_F_MASK = 23,        /* bytes 1..16384: a value inside a granted file, for vault-exec's masker */
     VS_F_ONE_STEP = 24,    /* u32 1 on GRANTS: "I am non-dumpable already": the answer is the GRANT_LIST */
+    VS_F_WITH_FILES = 25,  /* u32 1 on the request that grants: each granted file's render follows the GRANT_LIST */
     VS_F_EXEC_FD = 13,     /* u32: the fd vault-exec holds on its target */
     VS_F_EXIT_STATUS = 14, /* u32: 0..255, 128+signal */
     VS_F_DURATION_MS = 15, /* u32 */

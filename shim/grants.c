@@ -13,8 +13,10 @@
  *     appended (Python, node and coreutils read environ).
  *  3. Managed files are rendered by vaultd right after the grant (before
  *     the program can change its command line) into a sealed, 0600 memfd;
- *     every open gets an independent open of it. The requests for them go
- *     right behind the request that grants, answered in order.
+ *     every open gets an independent open of it. The request that grants
+ *     asks for them too (WITH_FILES), so that they are rendered in its
+ *     round; with an older vaultd, RENDER_FILE requests go right behind
+ *     it. Either way the answers come in order after the GRANT_LIST.
  *  4. Fail closed with one line: vaultd down, a refusal, a bad answer:
  *     nothing granted, placeholders removed.
  *  5. At exit the region and the memfds are wiped and closed. */
@@ -335,7 +337,15 @@ static const char *label(const char *name)
     return NULL;
 }
 
-static int grants_frame(uint8_t *frame, size_t cap, bool one_step, size_t *len)
+/* vaultd renders our files in the grant's round when asked (WITH_FILES);
+ * an older vaultd (no such index flag) takes RENDER_FILE frames instead. */
+static bool files_with_grant(void)
+{
+    return vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_WITH_FILES) != 0 && tool != NULL &&
+           vs_index_tool_file(&vs_shim.index, tool, 0) != NULL;
+}
+
+static int grants_frame(uint8_t *frame, size_t cap, bool one_step, bool with_files, size_t *len)
 {
     struct vs_msg_writer w;
     vs_msg_begin(&w, frame, cap, VS_OP_GRANTS, 1);
@@ -346,13 +356,17 @@ static int grants_frame(uint8_t *frame, size_t cap, bool one_step, size_t *len)
         (void)vs_msg_put_str(&w, VS_F_SESSION, session);
     if (one_step)
         (void)vs_msg_put_u32(&w, VS_F_ONE_STEP, 1);
+    if (one_step && with_files)
+        (void)vs_msg_put_u32(&w, VS_F_WITH_FILES, 1);
     return vs_msg_finish(&w, len);
 }
 
-static int confirm_frame(uint8_t *frame, size_t cap, size_t *len)
+static int confirm_frame(uint8_t *frame, size_t cap, bool with_files, size_t *len)
 {
     struct vs_msg_writer w;
     vs_msg_begin(&w, frame, cap, VS_OP_CONFIRM, 1);
+    if (with_files)
+        (void)vs_msg_put_u32(&w, VS_F_WITH_FILES, 1);
     return vs_msg_finish(&w, len);
 }
 
@@ -466,20 +480,21 @@ void vs_grants_fetch(char **startup)
     /* Invariant 7: non-dumpable before any value can arrive. */
     bool one_step = vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_ONE_STEP) != 0;
     int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    bool with_files = files_with_grant();
     size_t len = 0, renders = 0;
     if (one_step) {
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, true, &len)) == 0 &&
-            (rc = vs_client_send(fd, reply, len)) == 0)
+        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, true, with_files, &len)) == 0 &&
+            (rc = vs_client_send(fd, reply, len)) == 0 && !with_files)
             renders = send_renders(fd, reply, REPLY_BYTES);
     } else {
-        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, false, &len)) == 0)
+        if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, false, false, &len)) == 0)
             rc = vs_client_call(fd, reply, len, reply, REPLY_BYTES, m);
         if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
-        if (rc == 0 && (rc = confirm_frame(reply, REPLY_BYTES, &len)) == 0 &&
-            (rc = vs_client_send(fd, reply, len)) == 0)
+        if (rc == 0 && (rc = confirm_frame(reply, REPLY_BYTES, with_files, &len)) == 0 &&
+            (rc = vs_client_send(fd, reply, len)) == 0 && !with_files)
             renders = send_renders(fd, reply, REPLY_BYTES);
     }
     if (rc == 0)
@@ -510,7 +525,8 @@ void vs_grants_fetch(char **startup)
             (void)signal(SIGUSR1, SIG_IGN);
         vs_shim.sock = fd; /* SOCK_CLOEXEC: never crosses an exec */
         remember(fd, &vs_shim.sock_dev, &vs_shim.sock_ino);
-        take_renders(fd, reply, renders);
+        /* WITH_FILES: vaultd renders each file the GRANT_LIST names. */
+        take_renders(fd, reply, with_files ? vs_shim.nfiles : renders);
         render_all();
     }
     /* Refused before any value arrived: the program runs as it would have

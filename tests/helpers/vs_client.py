@@ -12,6 +12,11 @@ usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
                                           RENDER_FILE PATH sent at once, then both answers
        vs_client.py burst-render-first PATH   RENDER_FILE sent ahead of GRANTS (must be refused)
        vs_client.py burst-dumpable PATH   burst while still dumpable (must be refused, with its reason)
+       vs_client.py with-files [VARIANT]  as the shim: non-dumpable, one frame GRANTS with ONE_STEP and
+                                          WITH_FILES, then the GRANT_LIST and one render per PATH in it;
+                                          VARIANT two-step (WITH_FILES on CONFIRM), dumpable, no-step
+                                          (WITH_FILES without ONE_STEP), bad (WITH_FILES = 2),
+                                          hangup (the socket closed right after the request)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
 Socket: $VAULT_SOCKET."""
@@ -20,6 +25,7 @@ import ctypes, hashlib, os, random, socket, struct, sys, time
 OP_GRANTS, OP_CONFIRM, OP_RENDER_FILE, OP_PING = 0x01, 0x02, 0x03, 0x08
 OP_OK, OP_ERROR, OP_GRANT_LIST = 0x80, 0x81, 0x82
 F_NAME, F_VALUE, F_PATH, F_FILE_DATA, F_ERRCODE, F_REASON, F_VERSION, F_ONE_STEP = 1, 2, 3, 4, 5, 6, 11, 24
+F_WITH_FILES = 25
 
 def frame(op, fields=(), rid=1):
     body = b"".join(struct.pack("<HI", t, len(v)) + v for t, v in fields)
@@ -137,6 +143,47 @@ def burst(path, dumpable=False, render_first=False):
             print("file %s" % hashlib.sha256(data).hexdigest())
     return rc
 
+def with_files(variant=""):
+    one = struct.pack("<I", 1)
+    if variant != "dumpable":
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    s = connect()
+    if variant == "two-step":
+        op, fields = call(s, frame(OP_GRANTS))
+        if op == OP_ERROR:
+            return refused(fields)
+        s.send(frame(OP_CONFIRM, [(F_WITH_FILES, one)]))
+    else:
+        req = [(F_WITH_FILES, struct.pack("<I", 2) if variant == "bad" else one)]
+        if variant != "no-step":
+            req.insert(0, (F_ONE_STEP, one))
+        s.send(frame(OP_GRANTS, req))
+    if variant == "hangup":  # gone before any answer, alive while vaultd decides
+        s.close()
+        time.sleep(1)
+        return 0
+    op, fields = receive(s)
+    if op == OP_ERROR:
+        return refused(fields)
+    if op != OP_GRANT_LIST:
+        print("unexpected reply op=0x%02x" % op, file=sys.stderr)
+        return 4
+    show(fields)
+    for _ in range(sum(1 for t, _ in fields if t == F_PATH)):
+        op, fields = receive(s)
+        if op == OP_ERROR:
+            return refused(fields)
+        print("file %s" % hashlib.sha256(dict(fields).get(F_FILE_DATA, b"")).hexdigest())
+    s.settimeout(0.5)  # nothing more may come: one answer per file
+    try:
+        extra = s.recv(70000)
+    except socket.timeout:
+        extra = b""
+    if extra:
+        print("an answer more than the files: op=0x%02x" % parse(extra)[0], file=sys.stderr)
+        return 6
+    return 0
+
 def hostile(kind):
     s = connect()
     if kind == "empty":
@@ -196,6 +243,8 @@ if __name__ == "__main__":
         sys.exit(burst(sys.argv[2], render_first=True))
     if mode == "burst-dumpable":
         sys.exit(burst(sys.argv[2], dumpable=True))
+    if mode == "with-files":
+        sys.exit(with_files(sys.argv[2] if len(sys.argv) > 2 else ""))
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
     if mode == "hold":

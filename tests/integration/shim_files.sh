@@ -164,5 +164,26 @@ granted "granted, through a symlinked folder" / "$T/homelink/.netrc"
 granted "granted, the *at calls on a dirfd" "$T/home" ".netrc" --dirfd "$T/home"
 rm -f "$T/other/.netrc"; ln -s "$NETRC" "$T/other/.netrc"
 granted "granted, a symlink named .netrc to the managed file" "$T/other" ".netrc"
+
+# --- the file comes with the grant: the shim's one request says WITH_FILES
+# and vaultd renders in that round (one fsync for the grant and the render).
+# A shim sending RENDER_FILE frames of its own lost the race for that round
+# about half the time. strace on vaultd counts the frames it reads.
+if command -v strace >/dev/null; then
+    strace -f -p "$VAULTD_PID" -e trace=accept4,recvmsg -o "$VS_TMP/frames" 2>"$VS_TMP/strace.err" & spid=$!
+    for _ in $(seq 1 100); do grep -q attached "$VS_TMP/strace.err" && break; sleep 0.05; done
+    runs=0
+    for _ in 1 2 3 4 5; do
+        shim "$T/probe-plain" "$NETRC" | grep -q "^open ok $rsha " && runs=$((runs + 1))
+    done
+    sleep 0.2 # the last hang-up read
+    kill "$spid"; wait "$spid" 2>/dev/null
+    conns=$(grep -cE 'accept4\(.* = [0-9]+$' "$VS_TMP/frames")
+    frames=$(grep -cE 'recvmsg\(.* = [1-9][0-9]*$' "$VS_TMP/frames")
+    check "a granted tool with a file sends one request for both (vaultd read $frames frames on $conns connections, $runs runs)" \
+        test "$runs" -eq 5 -a "$conns" -eq 5 -a "$frames" -eq 5
+else
+    not_ok "strace is missing (scripts/install-deps)"
+fi
 check "no token in vaultd's log" absent_in "$api" "$VS_TMP/vaultd.log"
 vs_end

@@ -21,12 +21,16 @@ cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/pinned"; printf '\0' >>"$T/pinn
 cp "$VS_BUILD/tests/helpers/vs-probe-client" "$T/mispinned"; printf '\0\0' >>"$T/mispinned"
 chmod 755 "$T/pinned" "$T/mispinned"
 cp "$HELPERS/vs_client.py" "$T/other.py"
-chmod 755 "$T/probe" "$T/probe-copy"; chmod 644 "$T/probe.py" "$T/other.py"
+cp "$HELPERS/vs_client.py" "$T/big.py"
+chmod 755 "$T/probe" "$T/probe-copy"; chmod 644 "$T/probe.py" "$T/other.py" "$T/big.py"
 
 "$V" init --keyfile >/dev/null
 api=$(fake_token api); py=$(fake_token py)
 printf '%s' "$api" | "$V" save api_token >/dev/null
 printf '%s' "$py" | "$V" save py_token >/dev/null
+# bigfiles: nine rendered files of 30 KB each, more than the answers vaultd
+# holds for one fsync (4 frames' worth): the round flushes in the middle.
+BIG="1 2 3 4 5 6 7 8 9"
 cat >"$T/policy.conf" <<CONF
 protect = [ "*_TOKEN" ];
 tools = (
@@ -34,15 +38,19 @@ tools = (
     allow_args = [ "ok **", "auth **" ]; deny_args = [ "auth token **" ]; },
   { name = "pyprobe"; exe = "$PY"; script = "$T/probe.py"; env = { PY_TOKEN = "py_token"; }; files = [ "netrc" ]; },
   { name = "pinned"; exe = "$T/pinned"; sha256 = "$(sha256sum "$T/pinned" | cut -d' ' -f1)"; env = [ "py_token" ]; },
-  { name = "mispinned"; exe = "$T/mispinned"; sha256 = "$(printf x | sha256sum | cut -d' ' -f1)"; env = [ "py_token" ]; }
+  { name = "mispinned"; exe = "$T/mispinned"; sha256 = "$(printf x | sha256sum | cut -d' ' -f1)"; env = [ "py_token" ]; },
+  { name = "bigfiles"; exe = "$PY"; script = "$T/big.py"; env = { PY_TOKEN = "py_token"; };
+    files = [ $(for i in $BIG; do printf '"big%s",' "$i"; done | sed 's/,$//') ]; }
 );
 files = ( { name = "netrc"; path = "$T/home/.netrc";
-            template = "machine localhost login agent password {{api_token}}\n"; } );
+            template = "machine localhost login agent password {{api_token}}\n"; }
+$(for i in $BIG; do printf ', { name = "big%s"; path = "%s/home/big%s"; template = "%s {{api_token}}\\n"; }\n' \
+    "$i" "$T" "$i" "$(printf "%030000d" "$i")"; done) );
 CONF
 chmod 644 "$T/policy.conf"
 check "vaultd starts on a key-file vault and answers status" vs_start_vaultd "$T/policy.conf" --peer-group nogroup
 check "status reports unlocked and the policy" bash -c '"$0" status | grep -q "^state: unlocked" &&
-    "$0" status | grep -q "4 tools, 4 available; 1 files"' "$V"
+    "$0" status | grep -q "5 tools, 5 available; 10 files"' "$V"
 check "with --peer-group the socket is 0660 in a 0710 folder of that group" bash -c '[ "$(stat -c %a:%G "$VAULT_SOCKET")" = 660:nogroup ] &&
     [ "$(stat -c %a:%G "$(dirname "$VAULT_SOCKET")")" = 710:nogroup ]'
 check "the index is published beside the socket, 0644, with no value" bash -c '
@@ -90,6 +98,26 @@ check "one burst (GRANTS with ONE_STEP, RENDER_FILE behind it): the values, then
 check "and both have their audit lines" bash -c 'tail -2 "$VAULT_HOME/audit.log" | grep -c "\"decision\":\"ok\"" | grep -qx 2 &&
     tail -1 "$VAULT_HOME/audit.log" | grep -q "\"event\":\"render\""'
 
+# WITH_FILES (what the shim sends when the index says vaultd takes it): the
+# renders ride on the request that grants, one frame, answered in order.
+want_py_file=$(printf "grant PY_TOKEN 1 %s\nfile %s" "$(sha256 "$py")" "$netrc_sha")
+check "one frame (GRANTS with ONE_STEP and WITH_FILES): the values, then the file, nothing more" bash -c '
+    out=$(PYTHONNOUSERSITE=1 "$0" "$1" with-files) && [ "$out" = "$2" ]' "$PY" "$T/probe.py" "$want_py_file"
+check "and the grant and the render have their audit lines, in that order" bash -c '
+    tail -2 "$VAULT_HOME/audit.log" | head -1 | grep -q "\"event\":\"grant\".*\"decision\":\"ok\"" &&
+    tail -1 "$VAULT_HOME/audit.log" | grep -q "\"event\":\"render\".*\"decision\":\"ok\".*\"path\":\"$0\""' \
+    "$T/home/.netrc"
+check "two steps, WITH_FILES on CONFIRM: the values, then the file" bash -c '
+    out=$(PYTHONNOUSERSITE=1 "$0" "$1" with-files two-step) && [ "$out" = "$2" ]' "$PY" "$T/probe.py" "$want_py_file"
+want_big="grant PY_TOKEN 1 $(sha256 "$py")"
+for i in $BIG; do want_big+=$'\n'"file $(printf '%030000d %s\n' "$i" "$api" | sha256sum | cut -d' ' -f1)"; done
+check "nine files of 30 KB WITH_FILES (the held answers flushed mid-round): all of them, in order" bash -c '
+    out=$(PYTHONNOUSERSITE=1 "$0" "$1" with-files) && [ "$out" = "$2" ]' "$PY" "$T/big.py" "$want_big"
+check "a client gone right after asking WITH_FILES for them leaves vaultd serving" bash -c '
+    PYTHONNOUSERSITE=1 "$0" "$1" with-files hangup && "$2" status >/dev/null &&
+    out=$(PYTHONNOUSERSITE=1 "$0" "$1" with-files) && [ "$out" = "$3" ]' "$PY" "$T/big.py" "$V" "$want_big"
+check "the index says vaultd takes WITH_FILES (flag 0x2)" bash -c '
+    od -An -tu4 -j24 -N4 "$(dirname "$VAULT_SOCKET")/index" | awk "{ exit !(int(\$1 / 2) % 2) }"'
 check "an executable with the pinned sha256 is granted" bash -c '"$0" | grep -q "^grant py_token 1 "' "$T/pinned"
 check "a token passed in argv is masked in the audit line" bash -c '"$0" ok "x$1y" >/dev/null &&
     grep "\"event\":\"grant\"" "$VAULT_HOME/audit.log" | tail -1 | grep -q "\"x\*\*\*\*\*\*\*\*y\"" &&
@@ -145,6 +173,17 @@ refused_with "a dumpable ONE_STEP burst with a RENDER_FILE behind it" "did not m
 check "and its reason reached the client, no file" bash -c 'grep -q "^refused: .*non-dumpable" "$0" && ! grep -q "^file" "$1"' \
     "$VS_TMP/err" "$VS_TMP/out"
 diag "the dumpable burst was told: $(head -c 300 "$VS_TMP/err")"
+renders_before=$(grep -c '"event":"render"' "$VAULT_HOME/audit.log")
+refused_with "WITH_FILES asked while still dumpable" "did not make itself non-dumpable before GRANTS" \
+    as_nobody PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" with-files dumpable
+check "and no file was rendered or logged as rendered" bash -c '! grep -q "^file" "$0" &&
+    [ "$(grep -c "\"event\":\"render\"" "$VAULT_HOME/audit.log")" = "$1" ]' "$VS_TMP/out" "$renders_before"
+refused_with "WITH_FILES on a GRANTS in two steps (it belongs on CONFIRM)" "WITH_FILES goes with ONE_STEP" \
+    env PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" with-files no-step
+refused_with "WITH_FILES other than 1" "WITH_FILES must be 1" \
+    env PYTHONNOUSERSITE=1 "$PY" "$T/probe.py" with-files bad
+check "none of them got a file or a render line" bash -c '! grep -q "^file" "$0" &&
+    [ "$(grep -c "\"event\":\"render\"" "$VAULT_HOME/audit.log")" = "$1" ]' "$VS_TMP/out" "$renders_before"
 cc -shared -fPIC -o "$VS_TMP/evil.so" -x c - <<<'void evil(void) {}'
 # (ASAN_OPTIONS: an ASan-built probe would otherwise abort before connecting.)
 refused_with "a foreign LD_PRELOAD library mapped" "evil.so|LD_PRELOAD" \

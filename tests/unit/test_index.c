@@ -491,15 +491,20 @@ static void handmade(void **state)
     assert_true(vs_index_is_interpreter(&idx, 1, 20));
     assert_false(vs_index_is_interpreter(&idx, 1, 10));
     assert_int_equal(idx.flags, 0);
-    hdr()->flags = VS_INDEX_F_ONE_STEP; /* the one known flag validates and is read */
+    hdr()->flags = VS_INDEX_F_ONE_STEP; /* the known flags validate and are read */
     assert_int_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
     assert_int_equal(idx.flags, VS_INDEX_F_ONE_STEP);
+    hdr()->flags = VS_INDEX_F_ONE_STEP | VS_INDEX_F_WITH_FILES;
+    assert_int_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
+    assert_int_equal(idx.flags, VS_INDEX_F_ONE_STEP | VS_INDEX_F_WITH_FILES);
+    hdr()->flags = VS_INDEX_F_WITH_FILES << 1; /* the next bit is not known yet */
+    assert_int_not_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
     hdr()->flags = 0;
 
     /* the header */
     REFUSED((void)c, hdr()->magic[7] = '2');
     REFUSED((void)c, hdr()->version = 2);
-    REFUSED((void)c, hdr()->flags = 2); /* an unknown flag */
+    REFUSED((void)c, hdr()->flags = 4); /* an unknown flag */
     REFUSED((void)c, hdr()->flags = 0x80000001u);
     REFUSED((void)c, hdr()->n_sections = VS_IDX_NSECT - 1);
     REFUSED((void)c, hdr()->total_size += 8);
@@ -614,11 +619,11 @@ static void corrupt_all(const uint8_t *good, size_t len, const char *what)
                 accepted++;
                 run++;
                 (void)exercise(&idx);
-                /* The ONE_STEP flag is the one header bit with two valid
-                 * values (a mode hint: a wrong one costs a refusal, never
-                 * a value). */
+                /* The ONE_STEP and WITH_FILES flags are the header bits
+                 * with two valid values each (mode hints: a wrong one
+                 * costs a refusal or a round trip, never a value). */
                 bool one_step_bit = off == offsetof(struct vs_index_header, flags) &&
-                                    masks[m] == VS_INDEX_F_ONE_STEP;
+                                    (masks[m] == VS_INDEX_F_ONE_STEP || masks[m] == VS_INDEX_F_WITH_FILES);
                 if ((strcmp(r, "header") == 0 && !one_step_bit) || strcmp(r, "padding") == 0)
                     fail_msg("%s: flip 0x%02x at %zu (%s) accepted", what, masks[m], off, r);
             }

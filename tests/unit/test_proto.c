@@ -101,6 +101,11 @@ static int build_op(uint8_t op, uint8_t *buf, size_t cap, size_t *len)
     case VS_OP_GRANTS:
         vs_msg_put_str(&w, VS_F_AGENT, "claude");
         vs_msg_put_str(&w, VS_F_SESSION, "s-42");
+        vs_msg_put_u32(&w, VS_F_ONE_STEP, 1);
+        vs_msg_put_u32(&w, VS_F_WITH_FILES, 1);
+        break;
+    case VS_OP_CONFIRM:
+        vs_msg_put_u32(&w, VS_F_WITH_FILES, 1);
         break;
     case VS_OP_RENDER_FILE:
         vs_msg_put_str(&w, VS_F_PATH, "/home/u/.npmrc");
@@ -172,6 +177,14 @@ static void check_op(const struct vs_msg *m)
     case VS_OP_GRANTS:
         check_str(m, VS_F_AGENT, "claude");
         check_str(m, VS_F_SESSION, "s-42");
+        assert_int_equal(vs_msg_get_u32(m, VS_F_ONE_STEP, &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(vs_msg_get_u32(m, VS_F_WITH_FILES, &v), 0);
+        assert_int_equal(v, 1);
+        break;
+    case VS_OP_CONFIRM:
+        assert_int_equal(vs_msg_get_u32(m, VS_F_WITH_FILES, &v), 0);
+        assert_int_equal(v, 1);
         break;
     case VS_OP_RENDER_FILE:
         check_str(m, VS_F_PATH, "/home/u/.npmrc");
@@ -288,6 +301,9 @@ static void numbers_and_names(void **state)
     assert_int_equal(VS_OP_DENY, 0x0d);
     assert_int_equal(VS_F_EXEC_FD, 13);
     assert_int_equal(VS_F_RUN_FLAGS, 19);
+    assert_int_equal(VS_F_ONE_STEP, 24);
+    assert_int_equal(VS_F_WITH_FILES, 25);
+    assert_true(strcmp(vs_field_name(VS_F_WITH_FILES), "WITH_FILES") == 0);
     assert_true(strcmp(vs_op_name(VS_OP_GRANTS), "GRANTS") == 0);
     assert_true(strcmp(vs_op_name(VS_OP_GRANT_LIST), "GRANT_LIST") == 0);
     assert_true(strcmp(vs_op_name(0), "unknown") == 0);
@@ -376,6 +392,15 @@ static void field_refusals(void **state)
     at = raw_header(b, 1, VS_OP_GRANTS, 0, 1);
     at = raw_field(b, at, VS_F_PASSPHRASE, 1, "x", 1);
     expect_refused(b, at, VS_EPROTO, "not allowed");
+    /* WITH_FILES belongs to the requests that grant, nowhere else */
+    at = raw_header(b, 1, VS_OP_RENDER_FILE, 0, 1);
+    at = raw_field(b, at, VS_F_PATH, 2, "/a", 2);
+    at = raw_u32(b, at, VS_F_WITH_FILES, 1);
+    expect_refused(b, at, VS_EPROTO, "field WITH_FILES not allowed");
+    at = raw_header(b, 1, VS_OP_CONFIRM, 0, 1);
+    at = raw_u32(b, at, VS_F_WITH_FILES, 1);
+    at = raw_u32(b, at, VS_F_WITH_FILES, 1);
+    expect_refused(b, at, VS_EPROTO, "duplicate field WITH_FILES");
     /* duplicates of a non-repeatable field */
     at = raw_header(b, 1, VS_OP_RENDER_FILE, 0, 1);
     at = raw_field(b, at, VS_F_PATH, 2, "/a", 2);
@@ -407,9 +432,9 @@ static void field_refusals(void **state)
     }
     /* u32 fields of the wrong length */
     static const uint32_t u32_lens[] = {0, 1, 3, 5, 8};
-    static const uint8_t u32_ops[] = {VS_OP_ERROR, VS_OP_OK, VS_OP_OK};
-    static const uint16_t u32_types[] = {VS_F_ERRCODE, VS_F_COUNT, VS_F_VERSION};
-    for (size_t t = 0; t < 3; t++)
+    static const uint8_t u32_ops[] = {VS_OP_ERROR, VS_OP_OK, VS_OP_OK, VS_OP_GRANTS, VS_OP_CONFIRM};
+    static const uint16_t u32_types[] = {VS_F_ERRCODE, VS_F_COUNT, VS_F_VERSION, VS_F_WITH_FILES, VS_F_WITH_FILES};
+    for (size_t t = 0; t < sizeof u32_ops / sizeof u32_ops[0]; t++)
         for (size_t i = 0; i < sizeof u32_lens / sizeof u32_lens[0]; i++) {
             at = raw_header(b, 1, u32_ops[t], 0, 1);
             at = raw_field(b, at, u32_types[t], u32_lens[i], "\x01\x02\x03\x04\x05\x06\x07\x08",

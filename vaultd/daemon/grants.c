@@ -20,9 +20,11 @@
 #include "inject.h"
 #include "template.h"
 
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MAX_FILE_SECRETS 16
 
@@ -203,6 +205,37 @@ static int decide(struct vaultd *d, struct conn *c, bool one_step)
 
 static int finish_grant(struct vaultd *d, struct conn *c, uint32_t id, int rc, size_t *len);
 
+/* WITH_FILES, when present, must be 1. */
+static int with_files(const struct vs_msg *m, const char *op)
+{
+    uint32_t v = 0;
+    if (vs_msg_get_u32(m, VS_F_WITH_FILES, &v) == 0 && v != 1)
+        return vs_fail(VS_EPROTO, "%s: WITH_FILES must be 1", op);
+    return 0;
+}
+
+/* A granted request with WITH_FILES: each of the tool's files is rendered
+ * right behind the GRANT_LIST, in the same round (server.c), so that their
+ * audit lines share the grant's fsync. A shim that sent the renders as
+ * frames of their own lost that race about half the time: vaultd, woken
+ * by the first frame, answered the grant and synced before the second
+ * arrived. */
+static void files_follow(struct conn *c, const struct vs_msg *m)
+{
+    uint32_t v = 0;
+    c->files_due = vs_msg_get_u32(m, VS_F_WITH_FILES, &v) == 0 ? c->tool->n_files : 0;
+    c->files_id = m->id;
+    /* The round's answers go out without blocking: more than a few large
+     * files would overflow the socket's default send buffer (~200 KB) and
+     * cost the tool its connection. Ask for room for all of them (the
+     * kernel caps it at net.core.wmem_max); a refusal leaves the default. */
+    if (c->files_due > 3) {
+        size_t want = VS_PROTO_MAX_FRAME + c->files_due * (VS_F_FILE_DATA_MAX + 4096);
+        int bytes = want < INT_MAX ? (int)want : INT_MAX;
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    }
+}
+
 int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
 {
     if (c->state != CONN_NEW)
@@ -211,13 +244,18 @@ int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
     bool one_step = vs_msg_get_u32(m, VS_F_ONE_STEP, &one) == 0;
     if (one_step && one != 1)
         return vs_fail(VS_EPROTO, "GRANTS: ONE_STEP must be 1");
+    int rc = with_files(m, "GRANTS");
+    if (rc != 0)
+        return rc;
+    if (!one_step && vs_msg_get_u32(m, VS_F_WITH_FILES, &one) == 0)
+        return vs_fail(VS_EPROTO, "GRANTS: WITH_FILES goes with ONE_STEP, else on CONFIRM");
     /* Only where vaultd can read a non-dumpable peer (the index says so):
      * else every check below would fail on unreadable /proc files. */
     if (one_step && !vs_peer_one_step())
         return vs_fail(VS_EPROTO, "GRANTS: this vaultd cannot inspect non-dumpable processes: ask in two steps");
     read_labels(c, m);
     c->tool = NULL;
-    int rc = decide(d, c, one_step);
+    rc = decide(d, c, one_step);
     if (rc != 0) {
         char reason[512];
         (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
@@ -229,8 +267,12 @@ int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
         return logged != 0 ? logged : vs_fail(rc, "%s", reason);
     }
     c->state = CONN_AWAIT_CONFIRM;
-    if (one_step) /* checked in decide, in the order CONFIRM keeps */
-        return finish_grant(d, c, m->id, 0, len);
+    if (one_step) { /* checked in decide, in the order CONFIRM keeps */
+        rc = finish_grant(d, c, m->id, 0, len);
+        if (rc == 0)
+            files_follow(c, m);
+        return rc;
+    }
     struct vs_msg_writer w;
     vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, m->id);
     (void)vs_msg_put_u32(&w, VS_F_COUNT, (uint32_t)(c->tool->n_env + c->tool->n_files));
@@ -349,13 +391,19 @@ int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, siz
 {
     if (c->state != CONN_AWAIT_CONFIRM)
         return vs_fail(VS_EPROTO, "CONFIRM without a granted GRANTS");
-    int rc = still_entitled(d, c);
+    int rc = with_files(m, "CONFIRM");
+    if (rc != 0)
+        return rc;
+    rc = still_entitled(d, c);
     /* Invariant 2, order: the peer is non-dumpable and untraced now. */
     if (rc == 0)
         rc = check_order(c, "before CONFIRM");
     if (rc == 0)
         rc = vs_peer_check_tracer(&c->peer);
-    return finish_grant(d, c, m->id, rc, len);
+    rc = finish_grant(d, c, m->id, rc, len);
+    if (rc == 0)
+        files_follow(c, m);
+    return rc;
 }
 
 /* The audit line of a grant decided (rc 0) or refused at its last step,
@@ -453,15 +501,11 @@ static int render_file(struct vaultd *d, const struct vs_policy_file *f, uint32_
     return rc;
 }
 
-int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
+/* One file's render, asked for by path (RENDER_FILE) or due after a grant
+ * WITH_FILES: the same checks and the same audit line either way. */
+static int render_path(struct vaultd *d, struct conn *c, const char *path, uint32_t id, size_t *len)
 {
-    if (c->state != CONN_GRANTED)
-        return vs_fail(VS_EPROTO, "RENDER_FILE before the grant was confirmed");
-    char path[4096];
-    int rc = vs_msg_get_str(m, VS_F_PATH, path, sizeof path);
-    if (rc != 0)
-        return vs_fail(VS_EPROTO, "RENDER_FILE needs a PATH");
-    rc = still_entitled(d, c);
+    int rc = still_entitled(d, c);
     const struct vs_policy_file *f = rc == 0 ? vs_policy_find_file(d->policy, path) : NULL;
     bool granted = false;
     for (size_t i = 0; f != NULL && i < c->tool->n_files; i++)
@@ -485,7 +529,30 @@ int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size
         return logged != 0 ? logged : vs_fail(rc, "%s", reason);
     if (logged != 0)
         return logged;
-    return render_file(d, f, m->id, len);
+    return render_file(d, f, id, len);
+}
+
+int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len)
+{
+    if (c->state != CONN_GRANTED)
+        return vs_fail(VS_EPROTO, "RENDER_FILE before the grant was confirmed");
+    char path[4096];
+    if (vs_msg_get_str(m, VS_F_PATH, path, sizeof path) != 0)
+        return vs_fail(VS_EPROTO, "RENDER_FILE needs a PATH");
+    return render_path(d, c, path, m->id, len);
+}
+
+int vaultd_render_due(struct vaultd *d, struct conn *c, uint32_t *id, size_t *len)
+{
+    *id = c->files_id;
+    size_t due = c->files_due;
+    c->files_due = 0;
+    /* The policy cannot change between the grant and its renders (one
+     * round), but c->tool is only valid under the policy it came from. */
+    if (due == 0 || c->state != CONN_GRANTED || c->policy_gen != d->policy_gen || due > c->tool->n_files)
+        return vs_fail(VS_EPROTO, "a file render due with no grant behind it");
+    c->files_due = due - 1;
+    return render_path(d, c, d->policy->files[c->tool->files[c->tool->n_files - due]].path, *id, len);
 }
 
 void vaultd_read_labels(struct conn *c, const struct vs_msg *m)

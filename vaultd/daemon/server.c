@@ -306,6 +306,12 @@ static bool hold_reply(struct vaultd *d, struct conn *c, size_t slot, uint32_t i
     }
     if (held.n == HELD_MAX || HELD_BYTES - held.used < len) {
         flush_held(d);
+        /* The flush closes a peer whose earlier answer could not be sent:
+         * this one, maybe (a grant held, then its render). */
+        if (d->conns[slot] != c) {
+            sodium_memzero(d->reply, len);
+            return true;
+        }
         return vaultd_audit_sync() == 0 && send_reply(d, c, len) == 0;
     }
     memcpy(held.buf + held.used, d->reply, len);
@@ -315,9 +321,44 @@ static bool hold_reply(struct vaultd *d, struct conn *c, size_t slot, uint32_t i
     return true;
 }
 
-/* One frame in, one reply out. Returns false when the connection must be
- * closed; *more says whether to read another frame in this round: after a
- * granted tool's request, whose file renders come right behind it. */
+/* The reply to one request whose handler returned rc (len bytes in
+ * d->reply): held for the round's fsync, sent, or an error. Returns false
+ * when the connection must be closed. */
+static bool answer(struct vaultd *d, size_t slot, uint32_t id, int rc, bool dispatched, size_t len,
+                   uint64_t lines_before)
+{
+    struct conn *c = d->conns[slot];
+    if (rc == VAULTD_HELD)
+        return true; /* answered later, by approvals.c */
+    if (rc < 0) {
+        /* A malformed or refused request: one error reply, then the peer is
+         * dropped (a connection that misbehaved gets no second try). The
+         * grant handlers log their own decisions; the rest is logged here. */
+        bool logged = dispatched && (rc == VS_EDENIED || rc == VS_EPOLICY || rc == VS_ELOCKED || rc == VS_EAUDIT);
+        if (!logged) {
+            char reason[512];
+            (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
+            (void)vaultd_log(d, c, "reject", "denied", reason, NULL, NULL);
+            (void)vs_fail(rc, "%s", reason);
+        }
+        if (vaultd_reply_error(d, id, rc, vs_last_error(rc), &len) == 0)
+            (void)send_reply(d, c, len);
+        return false;
+    }
+    /* The idle limit runs from our answer, not from the request: vaultd's
+     * own work (hashing a large tool) must not count against the client. */
+    c->last_ms = vs_now_ms();
+    /* An answer its dispatch logged waits for the round's fsync (in
+     * interval mode only an urgent line's: audit_d.c). */
+    if (vaultd_audit_answer_waits(lines_before))
+        return hold_reply(d, c, slot, id, len);
+    return send_reply(d, c, len) == 0;
+}
+
+/* One frame in, its reply out, then the file renders a grant WITH_FILES
+ * owes. Returns false when the connection must be closed; *more says
+ * whether to read another frame in this round: after a granted tool's
+ * request, when its renders come as frames of their own right behind it. */
 static bool serve_one(struct vaultd *d, size_t slot, bool *more)
 {
     *more = false;
@@ -360,34 +401,21 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
         }
     }
     sodium_memzero(frame, sizeof frame);
-    if (rc == VAULTD_HELD)
-        return true; /* answered later, by approvals.c */
-    /* Only a granted tool with files sends more right behind (its renders);
-     * for anyone else another read would only find the socket empty. */
-    *more = c->state == CONN_GRANTED && c->tool != NULL && c->tool->n_files > 0;
-    if (rc < 0) {
-        /* A malformed or refused request: one error reply, then the peer is
-         * dropped (a connection that misbehaved gets no second try). The
-         * grant handlers log their own decisions; the rest is logged here. */
-        bool logged = dispatched && (rc == VS_EDENIED || rc == VS_EPOLICY || rc == VS_ELOCKED || rc == VS_EAUDIT);
-        if (!logged) {
-            char reason[512];
-            (void)snprintf(reason, sizeof reason, "%s", vs_last_error(rc));
-            (void)vaultd_log(d, c, "reject", "denied", reason, NULL, NULL);
-            (void)vs_fail(rc, "%s", reason);
-        }
-        if (vaultd_reply_error(d, id, rc, vs_last_error(rc), &len) == 0)
-            (void)send_reply(d, c, len);
-        return false;
+    bool inline_files = rc == 0 && c->files_due > 0;
+    bool keep = answer(d, slot, id, rc, dispatched, len, lines_before);
+    /* (hold_reply may have closed the connection: d->conns[slot] != c) */
+    while (keep && d->conns[slot] == c && c->files_due > 0) {
+        lines_before = vaultd_audit_written();
+        len = 0;
+        rc = vaultd_render_due(d, c, &id, &len);
+        keep = answer(d, slot, id, rc, true, len, lines_before);
     }
-    /* The idle limit runs from our answer, not from the request: vaultd's
-     * own work (hashing a large tool) must not count against the client. */
-    c->last_ms = vs_now_ms();
-    /* An answer its dispatch logged waits for the round's fsync (in
-     * interval mode only an urgent line's: audit_d.c). */
-    if (vaultd_audit_answer_waits(lines_before))
-        return hold_reply(d, c, slot, id, len);
-    return send_reply(d, c, len) == 0;
+    if (d->conns[slot] != c)
+        return true; /* closed already */
+    /* Only a granted tool with files may send more right behind (renders
+     * of its own); for anyone else another read would find nothing. */
+    *more = keep && !inline_files && c->state == CONN_GRANTED && c->tool != NULL && c->tool->n_files > 0;
+    return keep;
 }
 
 static void handle_signal(struct vaultd *d)

@@ -124,7 +124,7 @@ int vaultd_load_policy(struct vaultd *d)
                        own_log);
     }
     rc = vs_index_write(d->sockdirfd, VS_INDEX_NAME, p, d->policy_gen + 1,
-                        vs_peer_one_step() ? VS_INDEX_F_ONE_STEP : 0);
+                        VS_INDEX_F_WITH_FILES | (vs_peer_one_step() ? VS_INDEX_F_ONE_STEP : 0));
     if (rc != 0) {
         vs_policy_free(p);
         return rc;

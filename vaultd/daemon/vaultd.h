@@ -53,6 +53,8 @@ struct conn {
     struct masks *masks;                /* the tool's values, masked out of logged argv */
     struct mediation *med;              /* a vault-exec run (mediate.c); NULL otherwise */
     bool held;                          /* parked for an approval: no idle close */
+    size_t files_due;                   /* WITH_FILES: the tool's files still to render */
+    uint32_t files_id;                  /* ... answered with the granting request's id */
 };
 
 /* A handler's answer "no reply now": the request is held (approvals.c)
@@ -150,6 +152,9 @@ void vaultd_put_masked(struct vs_buf *b, const char *text, const struct masks *m
 int vaultd_grants(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
 int vaultd_confirm(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
 int vaultd_render(struct vaultd *d, struct conn *c, const struct vs_msg *m, size_t *len);
+/* The next of the tool's files a grant WITH_FILES owes (c->files_due > 0):
+ * rendered and logged like a RENDER_FILE; *id is the granting request's. */
+int vaultd_render_due(struct vaultd *d, struct conn *c, uint32_t *id, size_t *len);
 /* For mediate.c: the same steps on a mediated target. */
 void vaultd_read_labels(struct conn *c, const struct vs_msg *m);
 int vaultd_check_secrets(struct vaultd *d, const struct vs_policy_tool *t);
