@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,8 +91,12 @@ static char **make_env(const char *preload)
     return env;
 }
 
-/* Runs argv with env, waits; returns the wall time in µs (negative on failure). */
-static double run_once(char *const *argv, char **env, int quiet)
+/* Runs argv with env, waits; returns the wall time in µs (negative on
+ * failure) and sets *cpu to the CPU time (user + system) of the whole tree:
+ * wait4's usage counts every descendant the command itself waited for.
+ * CPU time does not count time spent waiting for a CPU, so it moves far
+ * less than wall time on a shared machine. */
+static double run_once(char *const *argv, char **env, int quiet, double *cpu)
 {
     double t0 = now_us();
     pid_t pid = fork();
@@ -109,9 +114,12 @@ static double run_once(char *const *argv, char **env, int quiet)
         _exit(127);
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     double t = now_us() - t0;
+    *cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "vsbench: %s exited with status %d\n", argv[0], status);
         return -1;
@@ -120,22 +128,26 @@ static double run_once(char *const *argv, char **env, int quiet)
 }
 
 /* Interleaved runs of nv variants (argv_v[i] with env_v[i]), r rounds;
- * prints "KEY median" per variant label. */
+ * prints "KEY LABEL median-wall" and "KEYcpu LABEL median-cpu" per variant. */
 static int interleave(size_t r, size_t nv, char *const *const *argv_v, char ***env_v, const char *const *label,
                       const char *key)
 {
-    double **t = xcalloc(nv, sizeof *t);
-    for (size_t v = 0; v < nv; v++)
+    double **t = xcalloc(nv, sizeof *t), **c = xcalloc(nv, sizeof *c);
+    for (size_t v = 0; v < nv; v++) {
         t[v] = xcalloc(r, sizeof **t);
+        c[v] = xcalloc(r, sizeof **c);
+    }
     for (size_t i = 0; i < r; i++)
         for (size_t k = 0; k < nv; k++) {
             size_t v = (i + k) % nv; /* rotate the order too */
-            t[v][i] = run_once(argv_v[v], env_v[v], 1);
+            t[v][i] = run_once(argv_v[v], env_v[v], 1, &c[v][i]);
             if (t[v][i] < 0)
                 return 1;
         }
     for (size_t v = 0; v < nv; v++)
         printf("%s %s %.2f\n", key, label[v], pct(t[v], r, 0.5));
+    for (size_t v = 0; v < nv; v++)
+        printf("%scpu %s %.2f\n", key, label[v], pct(c[v], r, 0.5));
     return 0;
 }
 
