@@ -96,6 +96,7 @@ enum vs_field {
 };
 
 #define VS_RUN_MASK 0x1u /* relay the tool's output through the masker */
+#define VS_RUN_WITH_FILES 0x2u /* CONFIRM may say WITH_FILES: the renders follow the GRANT_LIST */
 
 #define VS_F_NAME_MAX 255
 #define VS_F_VALUE_MAX 16384

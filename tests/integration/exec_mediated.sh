@@ -76,6 +76,24 @@ check "found through PATH like execvp" bash -c 'PATH="$2:$PATH" "$0" -- envhash 
 check "the python tool gets its env grant through vault-exec" bash -c '"$0" -- "$1" "$2" ok >"$4" && grep -qx "$3" "$4"' \
     "$X" "$PY" "$T/tool.py" "$want_env" "$VS_TMP/out"
 check "and its credentials file as a sealed memfd named by AWS_SHARED_CREDENTIALS_FILE" grep -qx "$want_file" "$VS_TMP/out"
+# The file comes with the values: CONFIRM says WITH_FILES (vaultd's MEDIATE
+# answer offers it), so vaultd reads two frames per run, MEDIATE and
+# CONFIRM, and renders in the grant's round (a RENDER_FILE per file made it
+# three, and a round and an fsync more).
+if command -v strace >/dev/null; then
+    strace -f -p "$VAULTD_PID" -e trace=accept4,recvmsg -o "$VS_TMP/frames" 2>"$VS_TMP/strace.err" & spid=$!
+    for _ in $(seq 1 100); do grep -q attached "$VS_TMP/strace.err" && break; sleep 0.05; done
+    runs=0
+    for _ in 1 2 3; do "$X" -- "$PY" "$T/tool.py" ok | grep -qx "$want_file" && runs=$((runs + 1)); done
+    sleep 0.2
+    kill "$spid"; wait "$spid" 2>/dev/null
+    frames=$(grep -cE 'recvmsg\(.* = [1-9][0-9]*$' "$VS_TMP/frames")
+    # each run: MEDIATE and CONFIRM on one connection, EXEC_DONE on another
+    check "a mediated run with a file: MEDIATE, CONFIRM WITH_FILES, EXEC_DONE ($frames frames for $runs runs)" \
+        test "$runs" -eq 3 -a "$frames" -eq 9
+else
+    not_ok "strace is missing (scripts/install-deps)"
+fi
 check "python found as python3 in PATH, the script by a relative path" bash -c 'cd "$3" && "$0" -- python3 ./tool.py ok | grep -qx "$2"' \
     "$X" "$PY" "$want_env" "$T"
 check "a #!/usr/bin/python3 script named as the target runs as python3 SCRIPT" bash -c '"$0" -- "$1" ok | grep -qx "$2"' \

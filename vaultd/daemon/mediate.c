@@ -204,7 +204,7 @@ int vaultd_mediate_reply(struct vaultd *d, struct conn *c, uint32_t id, size_t *
     struct vs_msg_writer w;
     vs_msg_begin(&w, d->reply, VS_PROTO_MAX_FRAME, VS_OP_OK, id);
     (void)vs_msg_put_u32(&w, VS_F_COUNT, (uint32_t)(c->tool->n_env + c->tool->n_files));
-    (void)vs_msg_put_u32(&w, VS_F_RUN_FLAGS, c->tool->mask ? VS_RUN_MASK : 0);
+    (void)vs_msg_put_u32(&w, VS_F_RUN_FLAGS, VS_RUN_WITH_FILES | (c->tool->mask ? VS_RUN_MASK : 0));
     if (c->tool->script_real != NULL)
         (void)vs_msg_put_str(&w, VS_F_PATH, c->tool->script_real);
     return vs_msg_finish(&w, len);

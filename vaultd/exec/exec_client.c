@@ -1,7 +1,9 @@
 /* vault-exec and vaultd: MEDIATE (vaultd judges our target fd and argv
  * from the kernel, and may hold us for an approval), then non-dumpable,
- * CONFIRM (the values), RENDER_FILE for each granted file (sealed memfds
- * the target inherits); EXEC_DONE on a fresh connection after the run. */
+ * CONFIRM (the values) with WITH_FILES when vaultd takes it (RUN_FLAGS),
+ * each granted file's render right behind them (else a RENDER_FILE per
+ * file) into sealed memfds the target inherits; EXEC_DONE on a fresh
+ * connection after the run. */
 #include "vexec.h"
 
 #include "client.h"
@@ -51,6 +53,7 @@ static int ask_mediate(struct vexec *v, uint8_t *reply, struct vs_msg *m)
     uint32_t flags = 0;
     (void)vs_msg_get_u32(m, VS_F_RUN_FLAGS, &flags);
     v->mask = (flags & VS_RUN_MASK) != 0;
+    v->files_with_confirm = (flags & VS_RUN_WITH_FILES) != 0;
     if (vs_msg_get_str(m, VS_F_PATH, v->script, sizeof v->script) != 0)
         v->script[0] = '\0';
     return 0;
@@ -121,6 +124,21 @@ static int sealed_memfd(const char *path, const uint8_t *data, size_t len, int *
     return 0;
 }
 
+/* A file's answer m (its render) into a sealed memfd; the answer must
+ * name f's path. */
+static int take_file(struct vexec_file *f, const struct vs_msg *m)
+{
+    const uint8_t *data = NULL, *path = NULL;
+    size_t dlen = 0, plen = 0;
+    if (vs_msg_get_bytes(m, VS_F_PATH, &path, &plen) != 0 || plen != strlen(f->path) ||
+        memcmp(path, f->path, plen) != 0)
+        return vs_fail(VS_EPROTO, "RENDER_FILE: an answer for another file than %s", f->path);
+    if (vs_msg_get_bytes(m, VS_F_FILE_DATA, &data, &dlen) != 0)
+        return vs_fail(VS_EPROTO, "RENDER_FILE: no file data");
+    return sealed_memfd(f->path, data, dlen, &f->memfd);
+}
+
+/* With an older vaultd: one RENDER_FILE round trip per file. */
 static int render(struct vexec *v, struct vexec_file *f, uint8_t *reply)
 {
     uint8_t frame[4200];
@@ -132,13 +150,41 @@ static int render(struct vexec *v, struct vexec_file *f, uint8_t *reply)
     int rc = vs_msg_finish(&w, &len);
     if (rc == 0 && (rc = vs_client_call(v->sock, frame, len, reply, REPLY_BYTES, &m)) != 0)
         rc = refused(&m, rc, "RENDER_FILE");
-    const uint8_t *data = NULL;
-    size_t dlen = 0;
-    if (rc == 0 && vs_msg_get_bytes(&m, VS_F_FILE_DATA, &data, &dlen) != 0)
-        rc = vs_fail(VS_EPROTO, "RENDER_FILE: no file data");
     if (rc == 0)
-        rc = sealed_memfd(f->path, data, dlen, &f->memfd);
+        rc = take_file(f, &m);
     sodium_memzero(reply, REPLY_BYTES);
+    return rc;
+}
+
+/* CONFIRM WITH_FILES: vaultd renders every granted file right behind the
+ * GRANT_LIST, in the round of the grant (one fsync for all their lines). */
+static int confirm(struct vexec *v, uint8_t *reply, struct vs_msg *m)
+{
+    uint8_t frame[64];
+    struct vs_msg_writer w;
+    size_t len = 0;
+    vs_msg_begin(&w, frame, sizeof frame, VS_OP_CONFIRM, 2);
+    if (v->files_with_confirm)
+        (void)vs_msg_put_u32(&w, VS_F_WITH_FILES, 1);
+    int rc = vs_msg_finish(&w, &len);
+    if (rc == 0)
+        rc = vs_client_call(v->sock, frame, len, reply, REPLY_BYTES, m);
+    return rc;
+}
+
+static int take_files(struct vexec *v, uint8_t *reply)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < v->nfiles; i++) {
+        struct vs_msg m = {.op = 0};
+        if (!v->files_with_confirm) {
+            rc = render(v, &v->files[i], reply);
+            continue;
+        }
+        rc = vs_client_recv(v->sock, reply, REPLY_BYTES, &m);
+        rc = rc != 0 ? refused(&m, rc, "RENDER_FILE") : take_file(&v->files[i], &m);
+        sodium_memzero(reply, REPLY_BYTES);
+    }
     return rc;
 }
 
@@ -158,15 +204,15 @@ int vexec_mediate(struct vexec *v, const char *socket_path)
     /* Invariant 7: non-dumpable before any value can arrive. */
     if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         rc = vs_fail_errno(VS_EPERM, "cannot make vault-exec non-dumpable");
-    if (rc == 0 && (rc = vs_client_simple(v->sock, VS_OP_CONFIRM, reply, REPLY_BYTES, &m)) != 0)
+    if (rc == 0 && (rc = confirm(v, reply, &m)) != 0)
         rc = refused(&m, rc, "CONFIRM");
     if (rc == 0 && m.op != VS_OP_GRANT_LIST)
         rc = vs_fail(VS_EPROTO, "CONFIRM: unexpected answer from vaultd");
     if (rc == 0)
         rc = take_grants(v, &m);
     sodium_memzero(reply, REPLY_BYTES);
-    for (size_t i = 0; rc == 0 && i < v->nfiles; i++)
-        rc = render(v, &v->files[i], reply);
+    if (rc == 0)
+        rc = take_files(v, reply);
     sodium_free(reply);
     close(v->sock);
     v->sock = -1;

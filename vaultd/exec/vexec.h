@@ -62,6 +62,7 @@ struct vexec {
     uint8_t *region;        /* sodium_malloc'd entries */
     size_t region_used;
     bool mask;              /* from the mediated answer: relay and mask */
+    bool files_with_confirm; /* ... and vaultd renders the files right behind CONFIRM */
 };
 
 /* exec_target.c: resolves name like execvp (a name with '/' as is, else
