@@ -1,6 +1,7 @@
 #include "client.h"
 
 #include "error.h"
+#include "rawsys.h"
 
 #include <errno.h>
 #include <string.h>
@@ -17,16 +18,16 @@ int vs_client_connect(const char *path)
     if (len >= sizeof addr.sun_path)
         return VS_ETOOBIG;
     memcpy(addr.sun_path, path, len + 1);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int fd = vs_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return VS_EIO;
     int rc;
     do {
-        rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+        rc = vs_connect(fd, (struct sockaddr *)&addr, sizeof addr);
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) {
         int saved = errno;
-        close(fd);
+        vs_close(fd);
         errno = saved;
         return VS_EIO;
     }
@@ -37,7 +38,7 @@ int vs_client_send(int fd, const uint8_t *frame, size_t len)
 {
     ssize_t n;
     do {
-        n = send(fd, frame, len, MSG_NOSIGNAL);
+        n = vs_send(fd, frame, len, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     return n == (ssize_t)len ? 0 : VS_EIO;
 }
@@ -47,7 +48,7 @@ int vs_client_recv(int fd, uint8_t *buf, size_t cap, struct vs_msg *reply)
     ssize_t n;
     int resets = 0;
     do {
-        n = recv(fd, buf, cap, MSG_TRUNC);
+        n = vs_recv(fd, buf, cap, MSG_TRUNC);
         /* vaultd closed with frames of ours unread (pipelined requests
          * behind one it refused): the kernel reports ECONNRESET once,
          * ahead of its answer, which is still queued behind it. */

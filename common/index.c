@@ -607,11 +607,6 @@ int vs_index_validate(const void *data, size_t len)
 
 /* ---- mapping ---- */
 
-static int sys_close(long fd)
-{
-    return (int)vs_sys(SYS_close, fd);
-}
-
 /* Type, mode and size of an open fd without the libc stat wrappers. */
 static int fd_info(long fd, mode_t *mode, uint64_t *size)
 {
@@ -684,17 +679,17 @@ static int load(const char *path, void *buf, size_t cap, struct vs_index *idx)
         data = buf;
         rc = read_all(fd, buf, (size_t)size);
     } else if (rc == 0) {
-        data = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, (int)fd, 0);
+        data = vs_mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, (int)fd, 0);
         if (data == MAP_FAILED)
             rc = VS_EIO;
     }
-    (void)sys_close(fd);
+    (void)vs_close((int)fd);
     if (rc == 0) {
         rc = vs_index_from_memory(data, (size_t)size, idx);
         if (rc == 0)
             idx->mapped = !copy;
         else if (!copy)
-            (void)munmap(data, (size_t)size);
+            (void)vs_munmap(data, (size_t)size);
     }
     errno = saved;
     return rc;
@@ -716,7 +711,7 @@ void vs_index_unmap(struct vs_index *idx)
         return;
     if (idx->mapped && idx->base != NULL) {
         int saved = errno;
-        (void)munmap((void *)(uintptr_t)idx->base, idx->len);
+        (void)vs_munmap((void *)(uintptr_t)idx->base, idx->len);
         errno = saved;
     }
     memset(idx, 0, sizeof *idx);

@@ -1,4 +1,5 @@
 #include "paths.h"
+#include "rawsys.h"
 
 #include "error.h"
 
@@ -49,7 +50,7 @@ int vs_socket_path(char *out, size_t cap)
         return join(out, max, parts, 3);
     }
     char uid[16];
-    utoa((unsigned)getuid(), uid);
+    utoa((unsigned)vs_getuid(), uid);
     const char *parts[] = {"/tmp/vaultshim-", uid, "/", VS_SOCKET_NAME};
     return join(out, max, parts, 4);
 }

@@ -433,7 +433,7 @@ static int build(struct envbuf *b, void *space)
 {
     if (space == NULL) {
         int saved = errno;
-        void *m = mmap(NULL, b->need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *m = vs_mmap(NULL, b->need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         errno = saved;
         if (m == MAP_FAILED)
             return ENOMEM;
@@ -456,7 +456,7 @@ static int build(struct envbuf *b, void *space)
         rc = vs_childenv_build(&b->in, p + slot_bytes, b->need - slot_bytes, &b->envp);
     if (rc != 0 && b->map != NULL) {
         int saved = errno;
-        munmap(b->map, b->maplen);
+        vs_munmap(b->map, b->maplen);
         errno = saved;
         b->map = NULL;
     }
@@ -467,7 +467,7 @@ static void envbuf_release(struct envbuf *b)
 {
     if (b->map != NULL) {
         int saved = errno;
-        munmap(b->map, b->maplen);
+        vs_munmap(b->map, b->maplen);
         errno = saved;
         b->map = NULL;
     }
@@ -694,7 +694,7 @@ static int do_system(const char *line)
     if (rc == 0) {
         pid_t w;
         do
-            w = waitpid(pid, &status, 0);
+            w = vs_waitpid(pid, &status, 0);
         while (w < 0 && errno == EINTR);
         if (w != pid)
             status = -1;
@@ -796,27 +796,27 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
         }
     }
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    if (vs_pipe2(fds, O_CLOEXEC) != 0)
         return NULL;
     int parent_end = reading ? fds[0] : fds[1];
     int child_end = reading ? fds[1] : fds[0];
     int child_std = reading ? STDOUT_FILENO : STDIN_FILENO;
     if (child_end == child_std) { /* already there: move it, so dup2 makes an inheritable copy */
-        int moved = fcntl(child_end, F_DUPFD_CLOEXEC, 3);
+        int moved = vs_fcntl(child_end, F_DUPFD_CLOEXEC, 3);
         if (moved < 0) {
             int e = errno;
-            close(fds[0]);
-            close(fds[1]);
+            vs_close(fds[0]);
+            vs_close(fds[1]);
             errno = e;
             return NULL;
         }
-        close(child_end);
+        vs_close(child_end);
         child_end = moved;
     }
     struct popen_rec *rec = malloc(sizeof *rec);
     if (rec == NULL) {
-        close(parent_end);
-        close(child_end);
+        vs_close(parent_end);
+        vs_close(child_end);
         errno = ENOMEM;
         return NULL;
     }
@@ -832,20 +832,20 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
     if (rc == 0)
         rc = do_spawn(false, &rec->pid, SHELL_PATH, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    close(child_end);
+    vs_close(child_end);
     if (rc == 0 && !cloexec)
-        (void)fcntl(parent_end, F_SETFD, 0);
+        (void)vs_fcntl(parent_end, F_SETFD, 0);
     FILE *fp = rc == 0 ? fdopen(parent_end, reading ? "r" : "w") : NULL;
     if (rc == 0 && fp == NULL) {
         rc = errno;
         /* the shell runs already: close its pipe and reap it */
-        close(parent_end);
+        vs_close(parent_end);
         pid_t w;
         do
-            w = waitpid(rec->pid, NULL, 0);
+            w = vs_waitpid(rec->pid, NULL, 0);
         while (w < 0 && errno == EINTR);
     } else if (rc != 0) {
-        close(parent_end);
+        vs_close(parent_end);
     }
     if (rc == 0) {
         rec->fp = fp;
@@ -887,7 +887,7 @@ VS_EXPORT int pclose(FILE *fp)
     int status;
     pid_t w;
     do
-        w = waitpid(pid, &status, 0);
+        w = vs_waitpid(pid, &status, 0);
     while (w < 0 && errno == EINTR);
     return w == pid ? status : -1;
 }

@@ -16,6 +16,7 @@
  * Built without _FORTIFY_SOURCE: its inline wrappers would clash with the
  * definitions of open and openat below. */
 #undef _FORTIFY_SOURCE
+#include "rawsys.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static int serve(const char *canon, int flags)
         return refuse_write(canon);
     int fd = vs_shim_managed_fd(canon, flags & O_CLOEXEC);
     if (fd >= 0 && (flags & O_DIRECTORY) != 0) {
-        close(fd);
+        vs_close(fd);
         errno = ENOTDIR;
         return -1;
     }
@@ -196,7 +197,7 @@ static FILE *serve_stream(const char *canon, const char *mode)
     FILE *f = fdopen(fd, "r");
     if (f == NULL) {
         int e = errno;
-        close(fd);
+        vs_close(fd);
         errno = e;
     }
     return f;
@@ -248,7 +249,7 @@ static FILE *reopen_managed(freopen_fn next, const char *canon, const char *mode
     FILE *f = next(proc, (flags & O_CLOEXEC) != 0 ? "re" : "r", stream);
     vs_shim_guard--;
     int e = errno;
-    close(fd);
+    vs_close(fd);
     errno = e;
     return f;
 }

@@ -94,14 +94,14 @@ static bool some_unlocked;
  * and a small answer faults in one page instead of a whole frame's 17. */
 static void *locked_pages(size_t len)
 {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = vs_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     /* best effort either way: RLIMIT_MEMLOCK may be small; plain mlock on
      * kernels before 4.4 */
-    if (vs_sys(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0 && mlock(p, len) != 0)
+    if (vs_sys(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0 && vs_mlock(p, len) != 0)
         some_unlocked = true;
-    (void)madvise(p, len, MADV_DONTDUMP);
+    (void)vs_madvise(p, len, MADV_DONTDUMP);
     return p;
 }
 
@@ -138,7 +138,7 @@ static void wipe_unmap(void *p, size_t len)
     if (p == NULL)
         return;
     wipe_touched(p, len);
-    (void)munmap(p, len);
+    (void)vs_munmap(p, len);
 }
 
 /* argv[1] of this process, when it is a script path (no option before). */
@@ -148,7 +148,7 @@ static bool read_script(char *out, size_t cap)
     int fd = (int)vs_sys(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = vs_read(fd, buf, sizeof buf - 1);
     (void)vs_sys(SYS_close, fd);
     if (n <= 0)
         return false;
@@ -285,7 +285,7 @@ static void install(char **startup, char **entries, size_t n)
     size_t bytes = (have + nappend + 1) * sizeof(char *);
     char **grown = array_in_region(bytes);
     if (grown == NULL)
-        grown = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        grown = vs_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (grown == MAP_FAILED)
         return;
     memcpy(grown, environ, have * sizeof(char *));
@@ -430,7 +430,7 @@ static int take_grants(const struct vs_msg *m, char **entries, size_t *n)
 static void remember(int fd, dev_t *dev, ino_t *ino)
 {
     struct stat st;
-    bool ok = fd >= 0 && fstat(fd, &st) == 0;
+    bool ok = fd >= 0 && vs_fstat(fd, &st) == 0;
     *dev = ok ? st.st_dev : 0;
     *ino = ok ? st.st_ino : 0;
 }
@@ -438,7 +438,7 @@ static void remember(int fd, dev_t *dev, ino_t *ino)
 static bool still_ours(int fd, dev_t dev, ino_t ino)
 {
     struct stat st;
-    return fd >= 0 && ino != 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+    return fd >= 0 && ino != 0 && vs_fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 static int render(struct vs_shim_file *f);
@@ -479,11 +479,11 @@ void vs_grants_fetch(char **startup)
     int rc = pages != NULL ? 0 : VS_ENOMEM;
     /* Invariant 7: non-dumpable before any value can arrive. */
     bool one_step = vs_shim.have_index && (vs_shim.index.flags & VS_INDEX_F_ONE_STEP) != 0;
-    int was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    int was_dumpable = vs_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     bool with_files = files_with_grant();
     size_t len = 0, renders = 0;
     if (one_step) {
-        if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        if (rc == 0 && vs_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
         if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, true, with_files, &len)) == 0 &&
             (rc = vs_client_send(fd, reply, len)) == 0 && !with_files)
@@ -491,7 +491,7 @@ void vs_grants_fetch(char **startup)
     } else {
         if (rc == 0 && (rc = grants_frame(reply, REPLY_BYTES, false, false, &len)) == 0)
             rc = vs_client_call(fd, reply, len, reply, REPLY_BYTES, m);
-        if (rc == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        if (rc == 0 && vs_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
             rc = VS_EPERM;
         if (rc == 0 && (rc = confirm_frame(reply, REPLY_BYTES, with_files, &len)) == 0 &&
             (rc = vs_client_send(fd, reply, len)) == 0 && !with_files)
@@ -532,7 +532,7 @@ void vs_grants_fetch(char **startup)
     /* Refused before any value arrived: the program runs as it would have
      * (dumpable, core files), like any other process outside a grant. */
     if (one_step && !vs_shim.granted && m->op != VS_OP_GRANT_LIST && was_dumpable == 1)
-        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        (void)vs_prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     wipe_unmap(reply, REPLY_BYTES);
     errno = saved;
 }
@@ -558,13 +558,13 @@ static int seal_memfd(const uint8_t *data, size_t dlen)
     int fd = (int)vs_sys(SYS_memfd_create, "vaultshim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -1;
-    bool ok = fchmod(fd, 0600) == 0;
+    bool ok = vs_fchmod(fd, 0600) == 0;
     for (size_t off = 0; ok && off < dlen;) {
-        ssize_t k = write(fd, data + off, dlen - off);
+        ssize_t k = vs_write(fd, data + off, dlen - off);
         ok = k > 0;
         off += ok ? (size_t)k : 0;
     }
-    ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
+    ok = ok && vs_fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
     if (!ok) {
         (void)vs_sys(SYS_close, fd);
         return -1;
@@ -660,7 +660,7 @@ long long vs_shim_managed_size(const char *canon)
 {
     struct vs_shim_file *f = rendered(canon);
     struct stat st;
-    if (f == NULL || fstat(f->memfd, &st) != 0) {
+    if (f == NULL || vs_fstat(f->memfd, &st) != 0) {
         errno = ENOENT;
         return -1;
     }

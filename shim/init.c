@@ -217,7 +217,7 @@ const char *vs_shim_self_path(void)
  * a process outside every grant does not pay the readlink. */
 static void find_exe_path(void)
 {
-    ssize_t n = readlink("/proc/self/exe", vs_tool.exe_path, sizeof vs_tool.exe_path - 1);
+    ssize_t n = vs_readlink("/proc/self/exe", vs_tool.exe_path, sizeof vs_tool.exe_path - 1);
     vs_tool.exe_path[n > 0 ? (size_t)n : 0] = '\0';
 }
 
@@ -298,7 +298,7 @@ __attribute__((constructor(101))) static void vs_shim_start(int argc, char **arg
         scrub(envp);
     remember_startup_block(envp);
     if (vs_shim.is_tool && mediated)
-        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* invariant 7: it holds values */
+        (void)vs_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* invariant 7: it holds values */
     else if (vs_shim.is_tool)
         vs_grants_fetch(envp);
 }

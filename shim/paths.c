@@ -198,8 +198,8 @@ static bool physical_dir(int dirfd, const char *dir, char *out, size_t cap)
         return false;
     char link[48];
     proc_fd_path(link, (int)fd);
-    ssize_t n = readlink(link, out, cap);
-    close((int)fd);
+    ssize_t n = vs_readlink(link, out, cap);
+    vs_close((int)fd);
     if (n > 0 && (size_t)n < cap && out[0] == '/') {
         out[n] = '\0';
         /* an unlinked folder reads "/x (deleted)": not a path */
@@ -316,7 +316,7 @@ static bool link_to_managed(char *canon, size_t cap)
 {
     char target[PATH_MAX], next[PATH_MAX];
     for (int depth = 0; depth < LINK_DEPTH; depth++) {
-        ssize_t n = readlink(canon, target, sizeof target);
+        ssize_t n = vs_readlink(canon, target, sizeof target);
         if (n <= 0 || (size_t)n >= sizeof target)
             return false;
         target[n] = '\0';

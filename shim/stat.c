@@ -16,6 +16,7 @@
  *  5. access with W_OK or X_OK on a managed path is EACCES: the file is
  *     served read-only. */
 #undef _FORTIFY_SOURCE
+#include "rawsys.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -50,16 +51,16 @@ static int managed_stat(const char *canon, struct stat *st)
     int fd = vs_shim_managed_fd(canon, O_CLOEXEC);
     if (fd < 0)
         return -1;
-    int rc = fstat(fd, st);
-    close(fd);
+    int rc = vs_fstat(fd, st);
+    vs_close(fd);
     if (rc != 0) {
         errno = ENOENT;
         return -1;
     }
     st->st_mode = S_IFREG | 0600;
     st->st_nlink = 1;
-    st->st_uid = getuid();
-    st->st_gid = getgid();
+    st->st_uid = vs_getuid();
+    st->st_gid = vs_getgid();
     st->st_size = (off_t)size;
     st->st_blocks = (blkcnt_t)((size + 511) / 512);
     errno = saved;
