@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-int vs_client_connect(const char *path)
+/* bound_ms > 0: SO_SNDTIMEO, which also bounds connect when the
+ * listener's backlog is full, and SO_RCVTIMEO, set before connect. */
+static int connect_bounded(const char *path, int bound_ms)
 {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -21,10 +24,13 @@ int vs_client_connect(const char *path)
     int fd = vs_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return VS_EIO;
-    int rc;
-    do {
-        rc = vs_connect(fd, (struct sockaddr *)&addr, sizeof addr);
-    } while (rc != 0 && errno == EINTR);
+    const struct timeval bound = {.tv_sec = bound_ms / 1000, .tv_usec = (bound_ms % 1000) * 1000};
+    int rc = 0;
+    if (bound_ms > 0 && (vs_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) != 0 ||
+                         vs_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound) != 0))
+        rc = -1;
+    while (rc == 0 && (rc = vs_connect(fd, (struct sockaddr *)&addr, sizeof addr)) != 0 && errno == EINTR)
+        rc = 0;
     if (rc != 0) {
         int saved = errno;
         vs_close(fd);
@@ -32,6 +38,16 @@ int vs_client_connect(const char *path)
         return VS_EIO;
     }
     return fd;
+}
+
+int vs_client_connect(const char *path)
+{
+    return connect_bounded(path, 0);
+}
+
+int vs_client_connect_within(const char *path, int bound_ms)
+{
+    return connect_bounded(path, bound_ms > 0 ? bound_ms : 1);
 }
 
 int vs_client_send(int fd, const uint8_t *frame, size_t len)
@@ -53,8 +69,10 @@ int vs_client_recv(int fd, uint8_t *buf, size_t cap, struct vs_msg *reply)
          * behind one it refused): the kernel reports ECONNRESET once,
          * ahead of its answer, which is still queued behind it. */
     } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
+    if (n == 0)
+        errno = ECONNRESET; /* vaultd closed the connection (not a timeout) */
     if (n <= 0)
-        return VS_EIO; /* 0: vaultd closed the connection */
+        return VS_EIO;
     if ((size_t)n > cap)
         return VS_ETOOBIG;
     int rc = vs_msg_decode(buf, (size_t)n, reply);

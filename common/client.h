@@ -14,6 +14,12 @@
  * a negative code (VS_EIO: vaultd not answering). */
 int vs_client_connect(const char *path);
 
+/* The same, with each later wait on the socket bounded by bound_ms (connect
+ * on a full backlog, each send and each receive): a wait that runs out
+ * fails with VS_EIO and errno EAGAIN. For callers that must not hang on a
+ * stopped or wedged vaultd and never wait for a person (the shim). */
+int vs_client_connect_within(const char *path, int bound_ms);
+
 /* Sends one frame and receives one reply into buf (cap bytes; at least
  * VS_PROTO_MAX_FRAME + 1), decoded into *reply (pointing into buf). A reply
  * of op ERROR is returned as its code (negative) with *reply filled. */

@@ -86,6 +86,10 @@ static inline int vs_connect(int fd, const void *addr, socklen_t len)
 {
     return (int)vs_sys(SYS_connect, fd, addr, len);
 }
+static inline int vs_setsockopt(int fd, int level, int name, const void *value, socklen_t len)
+{
+    return (int)vs_sys(SYS_setsockopt, fd, level, name, value, len);
+}
 static inline ssize_t vs_send(int fd, const void *buf, size_t n, int flags)
 {
     return vs_sys(SYS_sendto, fd, buf, n, flags, NULL, 0);

@@ -46,6 +46,12 @@ extern char **environ;
 
 #define REGION_BYTES (VS_PROTO_MAX_FRAME + 4096)
 #define REPLY_BYTES (VS_PROTO_MAX_FRAME + 1)
+/* How long a tool waits for vaultd at most (connect, each send, each
+ * answer) before it runs without its grant. A shim grant never waits for a
+ * person (approvals go through vault-exec), so only a stopped or wedged
+ * vaultd takes this long; a first hash of a very large executable on a cold
+ * disk takes seconds. */
+#define ANSWER_BOUND_MS 15000
 
 static const struct vs_index_tool *tool VS_HOT;
 static char *region VS_HOT; /* "NAME=value\0" entries */
@@ -458,7 +464,7 @@ static void render_all(void)
 void vs_grants_fetch(char **startup)
 {
     int saved = errno;
-    int fd = vs_shim.socket_path[0] != '\0' ? vs_client_connect(vs_shim.socket_path) : -1;
+    int fd = vs_shim.socket_path[0] != '\0' ? vs_client_connect_within(vs_shim.socket_path, ANSWER_BOUND_MS) : -1;
     if (fd < 0) {
         char why[200];
         (void)snprintf(why, sizeof why, "vaultd not answering at %s", vs_shim.socket_path);
@@ -499,6 +505,7 @@ void vs_grants_fetch(char **startup)
     }
     if (rc == 0)
         rc = vs_client_recv(fd, reply, REPLY_BYTES, m);
+    bool timed_out = rc == VS_EIO && (errno == EAGAIN || errno == EWOULDBLOCK);
     if (rc == 0 && m->op != VS_OP_GRANT_LIST)
         rc = VS_EPROTO;
     if (rc == 0)
@@ -508,6 +515,9 @@ void vs_grants_fetch(char **startup)
         reason_of(m, rc, why, sizeof why);
         if (rc == VS_ETOOBIG || rc == VS_EPROTO || rc == VS_ENOMEM)
             (void)snprintf(why, sizeof why, "malformed or oversized answer from vaultd");
+        else if (timed_out)
+            (void)snprintf(why, sizeof why, "vaultd did not answer within %d s at %s", ANSWER_BOUND_MS / 1000,
+                           vs_shim.socket_path);
         refuse(startup, why);
         wipe_unmap(region, REGION_BYTES);
         region = NULL;

@@ -266,7 +266,7 @@ static int one_grant(const char *sock, bool one_step, int *nvalues)
     struct vs_msg m = {.op = 0};
     struct vs_msg_writer w;
     size_t len;
-    int fd = vs_client_connect(sock);
+    int fd = vs_client_connect_within(sock, 15000); /* the shim's bound */
     if (fd < 0)
         return -1;
     vs_msg_begin(&w, frame, sizeof frame, VS_OP_GRANTS, 1);

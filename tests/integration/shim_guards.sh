@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guards of the shim that no single hook family owns: a library whose own
 # constructor calls getenv before ours runs; an allowlisted node that must
-# not open its inspector on SIGUSR1; a granted value zeroed in place at exit;
+# not open its inspector on SIGUSR1; a stopped vaultd holding a tool at most
+# the shim's bound; a granted value zeroed in place at exit;
 # valgrind finding no error or leak in ordinary processes under the shim.
 . "$(dirname "$0")/../lib.sh"
 vs_clean_env "$@"
@@ -81,6 +82,57 @@ check "a traced tool asking in one step is refused (the tracer), with one line" 
 check "and is dumpable again after the refusal" grep -qE "prctl\(PR_SET_DUMPABLE, (1|SUID_DUMP_USER)\)" "$VS_TMP/one.trace"
 check "nothing printed the token" absent_in "$tok" "$VS_TMP"
 diag "node stderr: $(head -c 300 "$VS_TMP/n.err")"
+
+# --- vaultd stopped (Ctrl-Z, a hung disk): the kernel still queues the
+# tool's connection and request, and nothing answers. The tool must not
+# wait forever: it runs without its grant after the shim's bound (15 s),
+# with one line. Then with the backlog full too, where connect itself waits.
+stopped_tool() { # OUT ERR: the node tool under the shim, at most 40 s
+    local start=$SECONDS
+    timeout 40 env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" /usr/bin/node "$T/tool.js" >"$1" 2>"$2"
+    echo "$? $((SECONDS - start))" >"$1.rc"
+}
+bounded() { # OUT ERR: ended by itself (not timeout's 124), ungranted, after the bound, one line
+    read -r rc took <"$1.rc"
+    [ "$rc" = 0 ] || { diag "exit $rc after ${took}s (124: still waiting after 40 s)"; return 1; }
+    [ "$took" -ge 14 ] || { diag "gave up after ${took}s, before the bound"; return 1; }
+    grep -qx "granted false" "$1" && [ "$(wc -l <"$2")" = 1 ] &&
+        grep -qx "vaultshim: nodetool: no grant: vaultd did not answer within 15 s at $VAULT_SOCKET" "$2" ||
+        { diag "stderr: $(head -c 300 "$2")"; return 1; }
+}
+kill -STOP "$VAULTD_PID"
+vs_add_cleanup "kill -CONT $VAULTD_PID 2>/dev/null"
+stopped_tool "$VS_TMP/s.out" "$VS_TMP/s.err"
+check "vaultd stopped: the tool runs ungranted after the bound, with one line" bounded "$VS_TMP/s.out" "$VS_TMP/s.err"
+F=$VS_TMP/flood.ready
+python3 - "$VAULT_SOCKET" "$F" <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(4096):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        c.close()
+        break
+    held.append(c)
+open(sys.argv[2], "w").write(str(len(held)))
+time.sleep(60)
+PY
+flood=$!
+vs_add_cleanup "kill $flood 2>/dev/null"
+for _ in $(seq 1 200); do [ -s "$F" ] && break; sleep 0.05; done
+diag "backlog filled with $(cat "$F" 2>/dev/null) connections"
+stopped_tool "$VS_TMP/b.out" "$VS_TMP/b.err"
+check "vaultd stopped, its backlog full: the same, within the bound" bash -c '
+    read -r rc took <"$0.rc"; [ "$rc" = 0 ] && [ "$took" -ge 14 ] && grep -qx "granted false" "$0" &&
+    grep -qx "vaultshim: nodetool: no grant: vaultd not answering at $2" "$1"' "$VS_TMP/b.out" "$VS_TMP/b.err" "$VAULT_SOCKET"
+kill "$flood" 2>/dev/null; wait "$flood" 2>/dev/null
+kill -CONT "$VAULTD_PID"
+sleep 0.5
+env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" /usr/bin/node "$T/tool.js" >"$VS_TMP/c.out" 2>"$VS_TMP/c.err"
+check "vaultd continued: the tool is granted again" grep -qx "granted true" "$VS_TMP/c.out"
 
 # --- vaultd down: fail closed, one line for a tool, silence for the rest
 kill -TERM "$VAULTD_PID"; wait "$VAULTD_PID" 2>/dev/null
