@@ -228,6 +228,34 @@ vs_probe_vault() {
 # vs_add_cleanup CMD: one more command for vs_cleanup to run at exit.
 vs_add_cleanup() { VS_CLEANUP_EXTRA="${VS_CLEANUP_EXTRA:+$VS_CLEANUP_EXTRA; }$1"; }
 
+# vs_fill_backlog SOCKET: holds connections to a stopped vaultd's SOCKET
+# until its listen backlog is full (what any local process can do), so that
+# a further connect waits. Sets VS_FLOOD_PID (kill it to release them; also
+# killed at cleanup) and says how many it holds.
+vs_fill_backlog() {
+    local ready=$VS_TMP/flood.ready
+    rm -f "$ready"
+    python3 - "$1" "$ready" <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(4096):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        c.close()
+        break
+    held.append(c)
+open(sys.argv[2], "w").write(str(len(held)))
+time.sleep(60)
+PY
+    VS_FLOOD_PID=$!
+    vs_add_cleanup "kill $VS_FLOOD_PID 2>/dev/null"
+    for _ in $(seq 1 200); do [ -s "$ready" ] && break; sleep 0.05; done
+    diag "backlog filled with $(cat "$ready" 2>/dev/null) connections"
+}
+
 # vs_free_port: a loopback TCP port nobody listens on now.
 vs_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

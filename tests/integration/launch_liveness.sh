@@ -43,28 +43,9 @@ check "vaultd stopped: vaultctl run --agent refuses too" refused "$V" run --agen
 waited() { local start=$SECONDS; refused "$@" && [ $((SECONDS - start)) -ge 4 ]; }
 check "... after about 5 s, not at once (it waited for an answer)" waited "$V" run
 # A stopped vaultd whose backlog is full: connect itself would wait forever.
-F=$VS_TMP/flood.ready
-python3 - "$S" "$F" <<'PY' &
-import os, socket, sys, time
-held = []
-for _ in range(4096):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    c.setblocking(False)
-    try:
-        c.connect(sys.argv[1])
-    except BlockingIOError:
-        c.close()
-        break
-    held.append(c)
-open(sys.argv[2], "w").write(str(len(held)))
-time.sleep(60)
-PY
-flood=$!
-vs_add_cleanup "kill $flood 2>/dev/null"
-for _ in $(seq 1 200); do [ -s "$F" ] && break; sleep 0.05; done
-diag "backlog filled with $(cat "$F" 2>/dev/null) connections"
+vs_fill_backlog "$S"
 check "vaultd stopped, its backlog full: vaultctl run refuses within the bound" refused "$V" run
-kill "$flood" 2>/dev/null; wait "$flood" 2>/dev/null
+kill "$VS_FLOOD_PID" 2>/dev/null; wait "$VS_FLOOD_PID" 2>/dev/null
 
 # --- slow: answers after a second; the launcher waits and runs the command
 (sleep 1; kill -CONT "$VAULTD_PID") &

@@ -104,31 +104,12 @@ kill -STOP "$VAULTD_PID"
 vs_add_cleanup "kill -CONT $VAULTD_PID 2>/dev/null"
 stopped_tool "$VS_TMP/s.out" "$VS_TMP/s.err"
 check "vaultd stopped: the tool runs ungranted after the bound, with one line" bounded "$VS_TMP/s.out" "$VS_TMP/s.err"
-F=$VS_TMP/flood.ready
-python3 - "$VAULT_SOCKET" "$F" <<'PY' &
-import socket, sys, time
-held = []
-for _ in range(4096):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    c.setblocking(False)
-    try:
-        c.connect(sys.argv[1])
-    except BlockingIOError:
-        c.close()
-        break
-    held.append(c)
-open(sys.argv[2], "w").write(str(len(held)))
-time.sleep(60)
-PY
-flood=$!
-vs_add_cleanup "kill $flood 2>/dev/null"
-for _ in $(seq 1 200); do [ -s "$F" ] && break; sleep 0.05; done
-diag "backlog filled with $(cat "$F" 2>/dev/null) connections"
+vs_fill_backlog "$VAULT_SOCKET"
 stopped_tool "$VS_TMP/b.out" "$VS_TMP/b.err"
 check "vaultd stopped, its backlog full: the same, within the bound" bash -c '
     read -r rc took <"$0.rc"; [ "$rc" = 0 ] && [ "$took" -ge 14 ] && grep -qx "granted false" "$0" &&
     grep -qx "vaultshim: nodetool: no grant: vaultd not answering at $2" "$1"' "$VS_TMP/b.out" "$VS_TMP/b.err" "$VAULT_SOCKET"
-kill "$flood" 2>/dev/null; wait "$flood" 2>/dev/null
+kill "$VS_FLOOD_PID" 2>/dev/null; wait "$VS_FLOOD_PID" 2>/dev/null
 kill -CONT "$VAULTD_PID"
 sleep 0.5
 env LD_PRELOAD="$SHIM" VAULT_SOCKET="$VAULT_SOCKET" /usr/bin/node "$T/tool.js" >"$VS_TMP/c.out" 2>"$VS_TMP/c.err"
