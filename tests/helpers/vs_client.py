@@ -19,6 +19,10 @@ usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
                                           hangup (the socket closed right after the request)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
+       vs_client.py pipeline N [noread]   N PINGs sent before any answer is read (then, after 1 s,
+                                          the answers, or with noread none): prints "answered K
+                                          in order" or "answered K out of order", then "closed"
+                                          if vaultd closed the connection
 Socket: $VAULT_SOCKET."""
 import ctypes, hashlib, os, random, socket, struct, sys, time
 
@@ -225,6 +229,39 @@ def hold(n, seconds):
     time.sleep(seconds)
     return 0
 
+def pipeline(n, read=True):
+    s = connect()
+    sent, closed = 0, False
+    try:
+        for i in range(n):
+            s.send(frame(OP_PING, rid=i + 1))
+            sent += 1
+    except OSError:
+        closed = True
+    time.sleep(1)
+    ids = []
+    s.settimeout(2)
+    try:
+        while read and len(ids) < sent:
+            r = s.recv(70000)
+            if not r:
+                closed = True
+                break
+            ids.append(struct.unpack_from("<I", r, 4)[0])
+        if not read:
+            while s.recv(70000):
+                pass
+            closed = True
+    except socket.timeout:
+        pass
+    except OSError:
+        closed = True
+    order = "in order" if ids == list(range(1, len(ids) + 1)) else "out of order"
+    print("answered %d %s" % (len(ids), order))
+    if closed:
+        print("closed")
+    return 0
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "grant"
     if mode == "grant":
@@ -247,6 +284,8 @@ if __name__ == "__main__":
         sys.exit(with_files(sys.argv[2] if len(sys.argv) > 2 else ""))
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
+    if mode == "pipeline":
+        sys.exit(pipeline(int(sys.argv[2]), read=len(sys.argv) < 4 or sys.argv[3] != "noread"))
     if mode == "hold":
         sys.exit(hold(int(sys.argv[2]), float(sys.argv[3])))
     sys.exit("unknown mode")

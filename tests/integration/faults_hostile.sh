@@ -12,6 +12,8 @@
 #    after 10 s (VAULTD_IDLE_MS);
 #  - 200 clients that disconnect between GRANTS and CONFIRM: no grant
 #    audit line, no value, no fd left behind;
+#  - a peer that pipelines 3,000 requests before reading: all answered, in
+#    order; one that never reads: dropped once 1 MB of answers waits;
 #  - 200 peers that send file descriptors (SCM_RIGHTS) with a frame: none
 #    stays open in vaultd.
 # Bounded: about 40 s. Every process it starts is stopped by it.
@@ -172,6 +174,16 @@ for _ in $(seq 1 200); do
 done
 check "200 clients gone between GRANTS and CONFIRM: no value reached any" test "$leaked" -eq 0
 check "and no grant audit line was written for them" test "$(grants_in_audit)" -eq "$before"
+check "the fd count is back at baseline" settle
+check "the daemon still serves" granted
+
+# --- a peer that sends requests faster than it reads the answers: vaultd
+# never blocks on it; the answers wait in a bounded queue (outq.c), in
+# order, and a peer with more than 1 MB of answers waiting is dropped
+out=$(timeout 60 "$PY" "$T/probe.py" pipeline 3000)
+check "3,000 PINGs sent before any answer is read: all answered, in order" test "$out" = "answered 3000 in order"
+out=$(timeout 60 "$PY" "$T/probe.py" pipeline 150000 noread)
+check "150,000 PINGs whose answers are never read: the peer is dropped" bash -c 'grep -qx closed <<<"$0"' "$out"
 check "the fd count is back at baseline" settle
 check "the daemon still serves" granted
 

@@ -24,6 +24,7 @@
  *  5. Every step is an audit line: requested, approved (by passphrase or
  *     which tty), refused, denied, expired, withdrawn, used. */
 #include "vaultd.h"
+#include "outq.h"
 
 #include "error.h"
 #include "timeutil.h"
@@ -211,10 +212,8 @@ static void answer(struct vaultd *d, struct held *h, bool approved, const char *
         rc = vs_msg_build_error(d->reply, VS_PROTO_MAX_FRAME, h->msg_id, VS_EDENIED, why, &len);
     }
     if (rc == 0) {
-        ssize_t n;
-        do {
-            n = send(c->fd, d->reply, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
+        /* A peer gone or too slow is dropped by the idle sweep. */
+        (void)vaultd_outq_send(d, c, d->reply, len);
         sodium_memzero(d->reply, len);
     }
     c->last_ms = vs_now_ms();

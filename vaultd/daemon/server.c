@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "client.h"
+#include "outq.h"
 #include "paths.h"
 #include "timeutil.h"
 
@@ -146,6 +147,7 @@ static void close_conn(struct vaultd *d, size_t slot)
     forget_held(c);
     (void)epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    vaultd_outq_free(c);
     vaultd_approvals_drop(d, c);
     vaultd_mediation_free(c);
     vaultd_masks_free(c);
@@ -211,6 +213,7 @@ static bool accept_one(struct vaultd *d)
         return true;
     }
     c->fd = fd;
+    c->slot = slot;
     c->accepted_ms = c->last_ms = vs_now_ms();
     /* Identity is fixed here, from the kernel, once. It takes fds of its
      * own (pidfd, /proc/PID, exe, stat...): running out there is running out. */
@@ -253,18 +256,9 @@ static bool drop_passed_fds(struct msghdr *msg)
     return had;
 }
 
-static int send_bytes(const struct conn *c, const uint8_t *data, size_t len)
-{
-    ssize_t n;
-    do {
-        n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    return n == (ssize_t)len ? 0 : VS_EIO;
-}
-
 static int send_reply(struct vaultd *d, struct conn *c, size_t len)
 {
-    int rc = send_bytes(c, d->reply, len);
+    int rc = vaultd_outq_send(d, c, d->reply, len);
     sodium_memzero(d->reply, len); /* it may have held values */
     return rc;
 }
@@ -282,7 +276,7 @@ static void flush_held(struct vaultd *d)
         struct held_reply *h = &held.q[i];
         if (h->c == NULL)
             continue;
-        bool ok = rc == 0 && send_bytes(h->c, held.buf + h->off, h->len) == 0;
+        bool ok = rc == 0 && vaultd_outq_send(d, h->c, held.buf + h->off, h->len) == 0;
         if (rc != 0) {
             size_t len = 0;
             if (vaultd_reply_error(d, h->id, VS_EAUDIT, vs_last_error(rc), &len) == 0)
@@ -495,11 +489,16 @@ int vaultd_run(struct vaultd *d)
             } else if (tag == TAG_SIGNAL) {
                 handle_signal(d);
             } else if (tag < VAULTD_MAX_CONNS && d->conns[tag] != NULL) {
-                /* A tool's grant and the file renders it sent right behind
+                /* Room again for answers that waited (outq.c). Then: a
+                 * tool's grant and the file renders it sent right behind
                  * it are served in one round, so one fsync covers their
-                 * lines; bounded so that one peer cannot starve the rest. */
-                bool keep = (events[i].events & EPOLLIN) != 0, more = true;
-                for (int k = 0; keep && more && k < FRAMES_PER_ROUND; k++)
+                 * lines; bounded so that one peer cannot starve the rest.
+                 * An event with neither (a hang-up, an error) closes. */
+                uint32_t ev = events[i].events;
+                bool keep = (ev & (EPOLLIN | EPOLLOUT)) != 0, more = true;
+                if (keep && (ev & EPOLLOUT) != 0)
+                    keep = vaultd_outq_drain(d, d->conns[tag]) == 0;
+                for (int k = 0; keep && more && (ev & EPOLLIN) != 0 && k < FRAMES_PER_ROUND; k++)
                     keep = serve_one(d, (size_t)tag, &more);
                 if (!keep)
                     close_conn(d, (size_t)tag);

@@ -43,6 +43,8 @@ enum conn_state { CONN_NEW, CONN_AWAIT_CONFIRM, CONN_GRANTED };
 
 struct conn {
     int fd;
+    size_t slot;                        /* index in vaultd.conns, the fd's epoll tag */
+    struct outq *out;                   /* answers waiting for room (outq.c); NULL when none */
     struct vs_peer peer;
     enum conn_state state;
     int64_t accepted_ms, last_ms;
