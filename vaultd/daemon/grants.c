@@ -226,9 +226,10 @@ static void files_follow(struct conn *c, const struct vs_msg *m)
     c->files_due = vs_msg_get_u32(m, VS_F_WITH_FILES, &v) == 0 ? c->tool->n_files : 0;
     c->files_id = m->id;
     /* The round's answers go out without blocking: more than a few large
-     * files would overflow the socket's default send buffer (~200 KB) and
-     * cost the tool its connection. Ask for room for all of them (the
-     * kernel caps it at net.core.wmem_max); a refusal leaves the default. */
+     * files would overflow the socket's default send buffer (~200 KB), and
+     * the rest would wait in the connection's queue (outq.c) for the tool
+     * to read. Ask for room for all of them (the kernel caps it at
+     * net.core.wmem_max); a refusal leaves the default. */
     if (c->files_due > 3) {
         size_t want = VS_PROTO_MAX_FRAME + c->files_due * (VS_F_FILE_DATA_MAX + 4096);
         int bytes = want < INT_MAX ? (int)want : INT_MAX;
