@@ -155,7 +155,7 @@ static bool read_script(char *out, size_t cap)
     if (fd < 0)
         return false;
     ssize_t n = vs_read(fd, buf, sizeof buf - 1);
-    (void)vs_sys(SYS_close, fd);
+    (void)vs_close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
@@ -524,7 +524,7 @@ void vs_grants_fetch(char **startup)
         region_used = 0;
         values_end = 0;
         vs_shim.nfiles = 0;
-        (void)vs_sys(SYS_close, fd);
+        (void)vs_close(fd);
     } else {
         install(startup, entries, n);
         vs_shim.ngrants = n;
@@ -576,7 +576,7 @@ static int seal_memfd(const uint8_t *data, size_t dlen)
     }
     ok = ok && vs_fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0;
     if (!ok) {
-        (void)vs_sys(SYS_close, fd);
+        (void)vs_close(fd);
         return -1;
     }
     return fd;
@@ -681,10 +681,10 @@ void vs_grants_wipe(void)
 {
     for (size_t i = 0; i < vs_shim.nfiles; i++)
         if (still_ours(vs_tool.files[i].memfd, vs_tool.files[i].dev, vs_tool.files[i].ino))
-            (void)vs_sys(SYS_close, vs_tool.files[i].memfd);
+            (void)vs_close(vs_tool.files[i].memfd);
     if (region != NULL)
         wipe_touched(region, values_end);
     if (still_ours(vs_shim.sock, vs_shim.sock_dev, vs_shim.sock_ino))
-        (void)vs_sys(SYS_close, vs_shim.sock);
+        (void)vs_close(vs_shim.sock);
     vs_shim.sock = -1;
 }

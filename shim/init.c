@@ -58,7 +58,7 @@ void vs_shim_say(const char *a, const char *b, const char *c)
 {
     const char *parts[] = {"vaultshim: ", a, b, c, "\n"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        if (parts[i] != NULL && vs_sys(SYS_write, 2, parts[i], strlen(parts[i])) < 0)
+        if (parts[i] != NULL && vs_write(2, parts[i], strlen(parts[i])) < 0)
             return;
 }
 

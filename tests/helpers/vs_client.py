@@ -19,10 +19,11 @@ usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
                                           hangup (the socket closed right after the request)
        vs_client.py hostile KIND          empty|big|random|unknown-op|reply-op|truncated|fds
        vs_client.py hold N SECONDS        open N connections and hold them
-       vs_client.py pipeline N [noread]   N PINGs sent before any answer is read (then, after 1 s,
-                                          the answers, or with noread none): prints "answered K
-                                          in order" or "answered K out of order", then "closed"
-                                          if vaultd closed the connection
+       vs_client.py pipeline N [noread]   N PINGs sent before any answer is read; after 1 s, the
+                                          answers: prints "answered K in order" (or "out of
+                                          order"), then "closed" if vaultd closed the connection;
+                                          with noread the answers are drained uncounted, only to
+                                          see whether vaultd closed it
 Socket: $VAULT_SOCKET."""
 import ctypes, hashlib, os, random, socket, struct, sys, time
 
