@@ -245,6 +245,16 @@ holder=$!
 for _ in $(seq 1 100); do grep -q held "$VS_TMP/held" 2>/dev/null && break; sleep 0.05; done
 check "with a thousand half-open connections held, the daemon still serves" probe ok
 wait "$holder"
+# Every value vaultd decrypted above (environment grants, netrc and nine big
+# file renders, the masks of each logged decision) is wiped once its answer
+# is built: none is left anywhere in its memory.
+no_value_in_vaultd() {
+    python3 "$HELPERS/memdump.py" "$VAULTD_PID" "$VS_TMP/vaultd.mem" >/dev/null &&
+        absent_in "$api" "$VS_TMP/vaultd.mem" && absent_in "$api2" "$VS_TMP/vaultd.mem" &&
+        absent_in "$py" "$VS_TMP/vaultd.mem"
+}
+check "after these grants and renders no value is left in vaultd's memory" no_value_in_vaultd
+rm -f "$VS_TMP/vaultd.mem"
 check "status works from the owner's uid" bash -c '"$0" status >/dev/null' "$V"
 check "status is refused to another uid (who can connect: --peer-group)" bash -c '
     ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$0" status --socket "$VAULT_SOCKET" 2>"$1" &&

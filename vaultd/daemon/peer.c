@@ -376,7 +376,7 @@ static int same_cmdline(const struct vs_peer *p)
         return rc;
     uint8_t h[32];
     crypto_hash_sha256(h, (const unsigned char *)buf, len);
-    free(buf);
+    vs_proc_free(buf, len);
     if (memcmp(h, p->cmdline_hash, sizeof h) != 0)
         return vs_fail(VS_EDENIED, "peer's command line changed since accept");
     return 0;
@@ -510,10 +510,10 @@ void vs_peer_free(struct vs_peer *p)
     free(p->exe_path);
     free(p->cwd_path);
     free(p->argv);
-    free(p->argbuf);
+    vs_proc_free(p->argbuf, p->arglen);
     p->exe_path = p->cwd_path = p->argbuf = NULL;
     p->argv = NULL;
-    p->argc = 0;
+    p->argc = p->arglen = 0;
 }
 
 int vs_peer_check_msg_creds(const struct msghdr *msg, pid_t pid)

@@ -86,7 +86,8 @@ struct vs_peer {
     unsigned nspid_count;    /* NSpid entries in /proc/PID/status; 0 until the
                               * first status read at request time */
     bool foreign_userns;     /* /proc/PID/ns/user differs from ours */
-    char *argbuf;            /* storage behind argv */
+    char *argbuf;            /* storage behind argv, wiped when freed */
+    size_t arglen;           /* bytes of argbuf */
     /* Non-dumpable at accept while vaultd has no ptrace access to it (a
      * vault owner's vaultctl, which hides its passphrase that way): pid,
      * ids, start time, argv and tty are known, the executable and working

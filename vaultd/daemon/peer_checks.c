@@ -352,7 +352,7 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
         if (reason != NULL) {
             rc = vs_fail(VS_EDENIED, "environment variable %s refused (%s)",
                          shown(env + i, elen, show), reason);
-            free(env);
+            vs_proc_free(env, len);
             return rc;
         }
         i += elen + 1;
@@ -360,7 +360,7 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
     /* Every entry is checked above (with the trusted-path exception);
      * what remains are the rules about the environment as a whole. */
     const char *reason = vs_inject_check_whole(env, len, kinds);
-    free(env);
+    vs_proc_free(env, len);
     if (reason != NULL)
         return vs_fail(VS_EDENIED, "environment refused (%s)", reason);
     return 0;

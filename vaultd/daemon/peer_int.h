@@ -22,6 +22,10 @@ int vs_proc_read(int dirfd, const char *name, const char *what, size_t cap, char
  * cmdline), never maps or environ. */
 int vs_proc_open(int dirfd, const char *name, const char *what, int *fd);
 int vs_proc_read_fd(int fd, const char *what, size_t cap, char **out, size_t *len);
+/* Wipes len bytes of a buffer read above, then frees it. For cmdline and
+ * environ: a peer started with a value in argv or its environment (the
+ * audit log masks it) must not leave that value in vaultd's freed heap. */
+void vs_proc_free(char *buf, size_t len);
 
 /* The fields of /proc/PID/stat that vaultd uses. */
 struct vs_proc_stat {

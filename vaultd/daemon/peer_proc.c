@@ -20,6 +20,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,8 +37,18 @@ static int gone_or_io(const char *what)
     return vs_fail_errno(VS_EIO, "read %s", what);
 }
 
+void vs_proc_free(char *buf, size_t len)
+{
+    if (buf == NULL)
+        return;
+    sodium_memzero(buf, len);
+    free(buf);
+}
+
 /* The whole file behind fd, from offset 0 (pread: a held fd is read
- * again from the start, and /proc regenerates its text on every read). */
+ * again from the start, and /proc regenerates its text on every read).
+ * Every buffer given up on the way is wiped (vs_proc_free): it grows by
+ * copy, not realloc, which would free the old block as it was. */
 static int read_whole(int fd, const char *what, size_t cap, char **out, size_t *len)
 {
     size_t size = 4096, used = 0;
@@ -47,15 +58,16 @@ static int read_whole(int fd, const char *what, size_t cap, char **out, size_t *
     for (;;) {
         if (used == size) {
             if (size > cap) {
-                free(buf);
+                vs_proc_free(buf, used);
                 return vs_fail(VS_ETOOBIG, "%s is over %zu bytes", what, cap);
             }
             size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
-            char *nbuf = realloc(buf, nsize + 1);
-            if (nbuf == NULL) {
-                free(buf);
+            char *nbuf = malloc(nsize + 1);
+            if (nbuf != NULL)
+                memcpy(nbuf, buf, used);
+            vs_proc_free(buf, used);
+            if (nbuf == NULL)
                 return vs_fail(VS_ENOMEM, "read %s: out of memory", what);
-            }
             buf = nbuf;
             size = nsize;
         }
@@ -64,7 +76,7 @@ static int read_whole(int fd, const char *what, size_t cap, char **out, size_t *
             continue;
         if (n < 0) {
             int rc = gone_or_io(what);
-            free(buf);
+            vs_proc_free(buf, used);
             return rc;
         }
         if (n == 0)
@@ -72,7 +84,7 @@ static int read_whole(int fd, const char *what, size_t cap, char **out, size_t *
         bool short_read = (size_t)n < size - used;
         used += (size_t)n;
         if (used > cap) {
-            free(buf);
+            vs_proc_free(buf, used);
             return vs_fail(VS_ETOOBIG, "%s is over %zu bytes", what, cap);
         }
         if (short_read) /* rule 4 */
@@ -227,12 +239,12 @@ int vs_proc_split_argv(struct vs_peer *p, char *buf, size_t len)
     if (len > 0 && buf[len - 1] != '\0')
         argc++; /* an argv area rewritten without a final NUL */
     if (argc > VS_PEER_MAX_ARGS) {
-        free(buf);
+        vs_proc_free(buf, len);
         return vs_fail(VS_EDENIED, "command line has more than %d arguments", VS_PEER_MAX_ARGS);
     }
     char **argv = calloc(argc + 1, sizeof *argv);
     if (argv == NULL) {
-        free(buf);
+        vs_proc_free(buf, len);
         return vs_fail(VS_ENOMEM, "argv: out of memory");
     }
     size_t k = 0;
@@ -243,6 +255,7 @@ int vs_proc_split_argv(struct vs_peer *p, char *buf, size_t len)
     p->argv = argv;
     p->argc = argc;
     p->argbuf = buf;
+    p->arglen = len;
     return 0;
 }
 
