@@ -12,7 +12,9 @@
  *     nothing is sent.
  *  4. Decrypted values live in sodium_malloc'd scratch memory (allocated
  *     once) and are wiped as soon as the reply is built; the reply buffer
- *     is wiped after sending. */
+ *     is wiped after sending. A wipe covers the bytes a use wrote: a
+ *     decryption writes its value's length, or no plaintext (libsodium
+ *     checks the tag first), so no value is left behind after a use. */
 #include "vaultd.h"
 
 #include "buf.h"
@@ -351,7 +353,7 @@ static int put_file_masks(struct vaultd *d, const struct vs_policy_tool *t, stru
             rc = vs_store_open_value(d->vault->store, s, &s->versions[s->nversions - 1], value, &vlen);
             if (rc == 0 && vlen > 0)
                 rc = vs_msg_put_bytes(w, VS_F_MASK, value, vlen);
-            sodium_memzero(value, VS_VALUE_MAX);
+            sodium_memzero(value, vlen);
         }
     }
     return rc;
@@ -373,7 +375,7 @@ static int build_grant_list(struct vaultd *d, struct conn *c, uint32_t id, size_
         rc = vs_store_open_value(d->vault->store, s, v, value, &vlen);
         if (rc == 0)
             rc = vs_msg_put_grant(&w, t->env[i].env, value, vlen, v->version);
-        sodium_memzero(value, VS_VALUE_MAX);
+        sodium_memzero(value, vlen);
     }
     for (size_t i = 0; rc == 0 && i < t->n_files; i++)
         rc = vs_msg_put_str(&w, VS_F_PATH, d->policy->files[t->files[i]].path);
@@ -443,6 +445,7 @@ struct render_values {
     const char *names[MAX_FILE_SECRETS];
     uint8_t *values; /* sodium_malloc'd, n * VS_VALUE_MAX */
     size_t lens[MAX_FILE_SECRETS];
+    size_t opened; /* values[0..opened) hold lens[i] decrypted bytes each */
 };
 
 static int lookup_value(void *ctx, const char *name, const uint8_t **val, size_t *len)
@@ -474,6 +477,7 @@ static int open_file_values(struct render_values *rv, const struct vs_template *
                                      rv->values + i * VS_VALUE_MAX, &rv->lens[i]);
         if (rc != 0)
             return rc;
+        rv->opened = i + 1;
     }
     return 0;
 }
@@ -491,14 +495,15 @@ static int render_file(struct vaultd *d, const struct vs_policy_file *f, uint32_
     int rc = out == NULL ? vs_fail(VS_ENOMEM, "out of memory") : open_file_values(&rv, f->tmpl);
     if (rc == 0)
         rc = vs_template_render(f->tmpl, lookup_value, &rv, out, VS_F_FILE_DATA_MAX, &out_len);
-    if (rv.values != NULL)
-        sodium_memzero(rv.values, rv.n * VS_VALUE_MAX);
+    for (size_t i = 0; rv.values != NULL && i < rv.opened; i++)
+        sodium_memzero(rv.values + i * VS_VALUE_MAX, rv.lens[i]);
     if (rc == 0) {
         (void)vs_msg_put_bytes(&w, VS_F_FILE_DATA, out, out_len);
         rc = vs_msg_finish(&w, len);
     }
+    /* A render that failed may have written up to the cap. */
     if (out != NULL)
-        sodium_memzero(out, VS_F_FILE_DATA_MAX);
+        sodium_memzero(out, rc == 0 ? out_len : VS_F_FILE_DATA_MAX);
     return rc;
 }
 

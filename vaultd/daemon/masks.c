@@ -63,7 +63,10 @@ void vaultd_masks_free(struct conn *c)
 {
     if (c == NULL || c->masks == NULL)
         return;
-    sodium_memzero(c->masks->values, c->masks->n * VS_VALUE_MAX);
+    /* Each slot holds its value's length of plaintext; a failed decryption
+     * writes no plaintext (libsodium checks the tag first). */
+    for (size_t i = 0; i < c->masks->n; i++)
+        sodium_memzero(c->masks->values + i * VS_VALUE_MAX, c->masks->lens[i]);
     free(c->masks);
     c->masks = NULL;
 }

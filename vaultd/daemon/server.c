@@ -358,7 +358,10 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
     *more = false;
     struct conn *c = d->conns[slot];
     uint64_t lines_before = vaultd_audit_written();
-    uint8_t frame[VS_PROTO_MAX_FRAME + 1];
+    /* Static, not on the stack: then whatever a request leaves in it is
+     * exactly what the wipe below covers (the daemon is single-threaded
+     * and serve_one does not nest). */
+    static uint8_t frame[VS_PROTO_MAX_FRAME + 1];
     union {
         char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
         struct cmsghdr align;
@@ -394,7 +397,9 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
             rc = vaultd_dispatch(d, c, &m, &len);
         }
     }
-    sodium_memzero(frame, sizeof frame);
+    /* Only the bytes recvmsg wrote: the rest is still zero from the last
+     * request's wipe. Wiping all 64 KB cost every request about 3 µs. */
+    sodium_memzero(frame, (size_t)n);
     bool inline_files = rc == 0 && c->files_due > 0;
     bool keep = answer(d, slot, id, rc, dispatched, len, lines_before);
     /* (hold_reply may have closed the connection: d->conns[slot] != c) */
