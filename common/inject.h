@@ -77,6 +77,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum vs_inject_kind {
     VS_INJ_LOADER = 1u << 0,
@@ -103,6 +104,24 @@ const char *vs_inject_check(const char *env_entry, unsigned kinds_mask);
  * ':' or ' ') equals own_preload is accepted (NULL: none is accepted). */
 const char *vs_inject_check_preload(const char *env_entry, unsigned kinds_mask,
                                     const char *own_preload);
+
+/* For checking many entries against one kinds mask (vaultd: a peer's
+ * whole environment, ~40 entries against ~90 table names per grant): the
+ * table's entries of those kinds, bucketed once by the first letter of
+ * their name (case folded), so that each entry meets only the few names
+ * that could match it. It lives on the caller's stack: no allocation, no
+ * shared state. vs_inject_scan_check answers exactly as
+ * vs_inject_check_preload does for the same mask. */
+#define VS_INJ_BUCKETS 28 /* a-z, '_', anything else */
+#define VS_INJ_MAX_ENTRIES 128
+struct vs_inject_scan {
+    uint8_t start[VS_INJ_BUCKETS + 1]; /* bucket b: idx[start[b] .. start[b + 1]) */
+    uint8_t idx[VS_INJ_MAX_ENTRIES];   /* table order within a bucket */
+};
+void vs_inject_scan_init(struct vs_inject_scan *scan, unsigned kinds_mask);
+/* entry: "NAME=value", len bytes (no NUL needed at len). */
+const char *vs_inject_scan_check(const struct vs_inject_scan *scan, const char *entry, size_t len,
+                                 const char *own_preload);
 
 /* Checks a whole environment, an envp array (NULL-terminated): each entry,
  * then the one rule that needs the whole environment: with VS_INJ_PYTHON,

@@ -120,6 +120,61 @@ static void every_entry(void **state)
     }
 }
 
+/* The bucketed scan answers as the plain check, for every table entry and
+ * near misses of it (case, one letter more or less, other values), under
+ * every kinds mask that matters. */
+static void check_same(const char *e, unsigned mask, const char *own)
+{
+    struct vs_inject_scan scan;
+    vs_inject_scan_init(&scan, mask);
+    const char *plain = vs_inject_check_preload(e, mask, own);
+    const char *fast = vs_inject_scan_check(&scan, e, strlen(e), own);
+    if (plain != fast)
+        fail_msg("scan and check differ on %s (mask 0x%x): %s / %s", e, mask, plain ? plain : "-",
+                 fast ? fast : "-");
+}
+
+static void scan_matches_check(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"", "0", "1", "/tmp/x", "/own/shim.so", "--max-old-space-size=64"};
+    static const char *const odd[] = {"", "=", "=x", "_", "X", "1ABC=2", "ENV", "E", "envx=1", "Http_Proxy=x",
+                                      "LD_PRELOAD=/own/shim.so", "LD_PRELOAD=/own/shim.so:/x.so"};
+    char buf[256];
+    for (size_t i = 0; i < sizeof every / sizeof every[0]; i++) {
+        const char *e = every[i].entry;
+        size_t nlen = strcspn(e, "=");
+        unsigned masks[] = {every[i].kind, VS_INJ_ALL, VS_INJ_ALL & ~every[i].kind, 0};
+        for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++) {
+            check_same(e, masks[m], "/own/shim.so");
+            check_same(e, masks[m], NULL);
+            for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+                for (int form = 0; form < 4; form++) {
+                    size_t k = 0;
+                    for (size_t c = 0; c < nlen && k < 200; c++) {
+                        char ch = e[c];
+                        if (form == 1 && ch >= 'A' && ch <= 'Z')
+                            ch = (char)(ch - 'A' + 'a');
+                        if (form == 2 && ch >= 'a' && ch <= 'z')
+                            ch = (char)(ch - 'a' + 'A');
+                        if (form == 3 && c + 1 == nlen)
+                            break; /* one letter short */
+                        buf[k++] = ch;
+                    }
+                    if (form == 0)
+                        buf[k++] = 'X'; /* one letter more */
+                    (void)snprintf(buf + k, sizeof buf - k, "=%s", values[v]);
+                    check_same(buf, masks[m], "/own/shim.so");
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        check_same(odd[i], VS_INJ_ALL, "/own/shim.so");
+        check_same(odd[i], VS_INJ_PROXY | VS_INJ_LOADER, NULL);
+    }
+}
+
 static void harmless_entries(void **state)
 {
     (void)state;
@@ -258,6 +313,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_entry),
+        cmocka_unit_test(scan_matches_check),
         cmocka_unit_test(harmless_entries),
         cmocka_unit_test(node_options),
         cmocka_unit_test(own_preload),

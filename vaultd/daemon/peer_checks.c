@@ -344,9 +344,11 @@ int vs_peer_check_environ(const struct vs_peer *p, unsigned kinds, const char *o
         return rc;
     char show[SHOWN_MAX + 4];
     struct trusted_seen seen = {.n = 0};
+    struct vs_inject_scan scan;
+    vs_inject_scan_init(&scan, kinds);
     for (size_t i = 0; i < len;) { /* env[len] is NUL: every entry ends */
         size_t elen = strlen(env + i);
-        const char *reason = elen > 0 ? vs_inject_check_preload(env + i, kinds, own_preload) : NULL;
+        const char *reason = vs_inject_scan_check(&scan, env + i, elen, own_preload);
         if (reason != NULL && trusted_path_value(env + i, vault_uid, &seen))
             reason = NULL;
         if (reason != NULL) {
