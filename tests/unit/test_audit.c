@@ -180,6 +180,36 @@ static void escaping_keeps_lines_whole(void **state)
     free(data);
 }
 
+/* The line's bytes are frozen: other tools parse the log, and a format
+ * that drifted would be a new one. The time is blanked (it is now), the MAC
+ * is left off (it covers the time). */
+static void line_bytes_fixed(void **state)
+{
+    (void)state;
+    uint8_t k[VS_AUDIT_MAC_BYTES] = {1, 2, 3};
+    struct vs_audit_tail tail = {.empty = false, .seq = 41, .gen = 7};
+    memset(tail.mac, 0xab, sizeof tail.mac);
+    struct vs_audit_event ev = {.event = "grant", .decision = "ok", .secret = "api_token", .version = 3,
+                                .agent = "claude", .session = "s1", .uid = 1000, .pid = 4242,
+                                .exe = "/usr/bin/curl", .reason = "tab\there \"q\"",
+                                .extra = "\"args\":[\"a\\\"b\",\"x********y\"]"};
+    struct vs_buf line;
+    assert_int_equal(vs_audit_build_line(k, &tail, 9, &ev, &line), 0);
+    char *text = (char *)line.data;
+    char *when = strstr(text, "\"time\":\"");
+    char *mac = strstr(text, ",\"mac\":\"");
+    assert_non_null(when);
+    assert_non_null(mac);
+    memset(when + 8, '_', 24);
+    *mac = '\0';
+    assert_string_equal(text, "{\"seq\":42,\"time\":\"________________________\",\"event\":\"grant\","
+                              "\"decision\":\"ok\",\"uid\":1000,\"pid\":4242,\"exe\":\"/usr/bin/curl\","
+                              "\"agent\":\"claude\",\"session\":\"s1\",\"secret\":\"api_token\",\"version\":3,"
+                              "\"reason\":\"tab\\u0009here \\\"q\\\"\",\"args\":[\"a\\\"b\",\"x********y\"],\"gen\":9,"
+                              "\"prev\":\"abababababababababababababababababababababababababababababababab\"");
+    vs_buf_free(&line);
+}
+
 static void jsonline_strictness(void **state)
 {
     (void)state;
@@ -241,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(chain_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(edits_cuts_and_reorders_named, setup, teardown),
         cmocka_unit_test_setup_teardown(escaping_keeps_lines_whole, setup, teardown),
+        cmocka_unit_test(line_bytes_fixed),
         cmocka_unit_test(jsonline_strictness),
         cmocka_unit_test(times),
     };
