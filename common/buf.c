@@ -74,12 +74,22 @@ int vs_buf_put_str(struct vs_buf *b, const char *s)
 
 int vs_buf_printf(struct vs_buf *b, const char *fmt, ...)
 {
+    /* One formatting pass when the text is short (audit fields, log
+     * lines): vaultd formats several per grant, and measuring first
+     * doubled the cost. Longer text is formatted again, into the buffer. */
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return b->err = VS_EINVAL;
+    if ((size_t)n < sizeof small) {
+        int rc = vs_buf_put(b, small, (size_t)n + 1); /* the NUL too, as below */
+        if (rc == 0)
+            b->len--;
+        return rc;
+    }
     int rc = vs_buf_reserve(b, (size_t)n + 1);
     if (rc != 0)
         return rc;

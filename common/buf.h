@@ -24,6 +24,8 @@ int vs_buf_put_u16(struct vs_buf *b, uint16_t v); /* little-endian */
 int vs_buf_put_u32(struct vs_buf *b, uint32_t v);
 int vs_buf_put_u64(struct vs_buf *b, uint64_t v);
 int vs_buf_put_str(struct vs_buf *b, const char *s);
+/* Short text is formatted on the stack first and not wiped there: never
+ * a secret value (names, numbers, paths only). */
 int vs_buf_printf(struct vs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as the body of a JSON string (no quotes): escapes '"', '\\' and
  * control bytes, so a name or path can never break the line it is in. */

@@ -217,7 +217,9 @@ static void put_str_field(struct vs_buf *b, const char *key, const char *value)
 {
     if (value == NULL)
         return;
-    (void)vs_buf_printf(b, ",\"%s\":\"", key);
+    (void)vs_buf_put_str(b, ",\"");
+    (void)vs_buf_put_str(b, key);
+    (void)vs_buf_put_str(b, "\":\"");
     (void)vs_buf_put_json_str(b, value);
     (void)vs_buf_put_u8(b, '"');
 }
@@ -251,8 +253,10 @@ int vs_audit_build_line(const uint8_t key[VS_AUDIT_MAC_BYTES], const struct vs_a
     if (ev->version != 0)
         (void)vs_buf_printf(line, ",\"version\":%u", ev->version);
     put_str_field(line, "reason", ev->reason);
-    if (ev->extra != NULL)
-        (void)vs_buf_printf(line, ",%s", ev->extra);
+    if (ev->extra != NULL) {
+        (void)vs_buf_put_u8(line, ',');
+        (void)vs_buf_put_str(line, ev->extra);
+    }
     (void)vs_buf_printf(line, ",\"gen\":%llu,\"prev\":\"", (unsigned long long)gen);
     put_hex(line, tail->empty ? zeros : tail->mac, VS_AUDIT_MAC_BYTES);
     (void)vs_buf_put_u8(line, '"');
