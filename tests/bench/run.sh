@@ -239,6 +239,39 @@ after=$(grep -c '"event":"grant".*"decision":"ok"\|"decision":"ok".*"event":"gra
 b=$(get "$o" a); s=$(get "$o" b)
 line "allowlisted /bin/true run, shim (grant incl.)" "$b" "$s" "$(diff_ "$b" "$s")" "<=+150us p50" "$(verdict_le "$(diff_ "$b" "$s")" 150)"
 
+# vaultd's own instructions per request, in callgrind: the user-space share
+# of a grant, which its wall time hides under the kernel's /proc work and
+# which does not move between runs. A vaultd on the interval vault (H3),
+# started three times under callgrind: idle, then repeated grants, then runs
+# of the allowlisted tool (a grant and a file render each); per request:
+# (run - idle) / count. tests/helpers/preload/vg-pidfd.c answers the one
+# system call valgrind 3.19 lacks (pidfd_send_signal), as in make valgrind.
+if command -v valgrind >/dev/null 2>&1; then
+    VGP=$TMP/vg-pidfd.so
+    cc -std=c11 -shared -fPIC -o "$VGP" "$ROOT/tests/helpers/preload/vg-pidfd.c" -ldl ||
+        die "tests/helpers/preload/vg-pidfd.c did not build"
+    cg_vaultd() { # WHAT N: vaultd's instructions, start to stop, over N requests
+        local out=$TMP/cg-vaultd.out pid
+        LD_PRELOAD=$VGP valgrind --tool=callgrind --callgrind-out-file="$out" "$B/vaultd" \
+            --config "$T/policy-interval.conf" --socket "$S3" --home "$H3" --keyfile "$H3/vault.key" \
+            2>>"$TMP/vaultd-cg.log" &
+        pid=$!
+        # one status call once the socket is there, the same in every run
+        for _ in $(seq 1 400); do [ -S "$S3" ] && "$V" status --socket "$S3" >/dev/null 2>&1 && break; sleep 0.05; done
+        case $1 in
+            grant) VAULT_SOCKET=$S3 "$T/vsbench" grant 1 "$2" >/dev/null 2>&1 ;;
+            tool) for _ in $(seq 1 "$2"); do VAULT_SOCKET=$S3 LD_PRELOAD=$SHIM "$T/true-tool"; done ;;
+        esac
+        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+        awk '/^summary:/ { print $2 }' "$out"
+    }
+    n_cg=200; [ -n "$Q" ] && n_cg=20
+    idle=$(cg_vaultd idle 0) g=$(cg_vaultd grant "$n_cg") tl=$(cg_vaultd tool $((n_cg / 2)))
+    [ -n "$idle" ] && [ -n "$g" ] && [ -n "$tl" ] || die "vaultd under callgrind failed: $(tail -3 "$TMP/vaultd-cg.log")"
+    line "  vaultd instructions per grant (callgrind)" "-" $(((g - idle) / n_cg)) "-" "-" "info"
+    line "  vaultd instructions per allowlisted tool run" "-" $(((tl - idle) / (n_cg / 2))) "-" "-" "info"
+fi
+
 # 4. vault-run -- /bin/true against env A=b /bin/true
 o=$(VAULTSHIM_LIB="$SHIM" VAULTCTL="$V" "$BENCH" pair "$R_RUN" -- /usr/bin/env A=b /bin/true -- \
     "$ROOT/scripts/vault-run" -- /bin/true) || die "vault-run failed"
