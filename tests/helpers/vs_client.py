@@ -23,7 +23,9 @@ usage: vs_client.py grant                 GRANTS, non-dumpable, CONFIRM
                                           answers: prints "answered K in order" (or "out of
                                           order"), then "closed" if vaultd closed the connection;
                                           with noread the answers are drained uncounted, only to
-                                          see whether vaultd closed it
+                                          see whether vaultd closed it; with bad an unknown op
+                                          follows the PINGs, and its error is printed ("error
+                                          ID: REASON") if it arrives behind their answers
 Socket: $VAULT_SOCKET."""
 import ctypes, hashlib, os, random, socket, struct, sys, time
 
@@ -230,13 +232,15 @@ def hold(n, seconds):
     time.sleep(seconds)
     return 0
 
-def pipeline(n, read=True):
+def pipeline(n, read=True, bad=False):
     s = connect()
-    sent, closed = 0, False
+    sent, closed, error = 0, False, None
     try:
         for i in range(n):
             s.send(frame(OP_PING, rid=i + 1))
             sent += 1
+        if bad:
+            s.send(frame(0x7f, rid=n + 1))
     except OSError:
         closed = True
     time.sleep(1)
@@ -249,6 +253,13 @@ def pipeline(n, read=True):
                 closed = True
                 break
             ids.append(struct.unpack_from("<I", r, 4)[0])
+        if bad and read:
+            r = s.recv(70000)
+            if r and parse(r)[0] == OP_ERROR:
+                reason = dict(parse(r)[1]).get(F_REASON, b"").decode(errors="replace")
+                error = "error %d: %s" % (struct.unpack_from("<I", r, 4)[0], reason)
+            if not r or not s.recv(70000):
+                closed = True
         if not read:
             while s.recv(70000):
                 pass
@@ -259,6 +270,8 @@ def pipeline(n, read=True):
         closed = True
     order = "in order" if ids == list(range(1, len(ids) + 1)) else "out of order"
     print("answered %d %s" % (len(ids), order))
+    if error is not None:
+        print(error)
     if closed:
         print("closed")
     return 0
@@ -286,7 +299,8 @@ if __name__ == "__main__":
     if mode == "hostile":
         sys.exit(hostile(sys.argv[2]))
     if mode == "pipeline":
-        sys.exit(pipeline(int(sys.argv[2]), read=len(sys.argv) < 4 or sys.argv[3] != "noread"))
+        sys.exit(pipeline(int(sys.argv[2]), read=len(sys.argv) < 4 or sys.argv[3] != "noread",
+                          bad=len(sys.argv) > 3 and sys.argv[3] == "bad"))
     if mode == "hold":
         sys.exit(hold(int(sys.argv[2]), float(sys.argv[3])))
     sys.exit("unknown mode")

@@ -13,7 +13,9 @@
 #  - 200 clients that disconnect between GRANTS and CONFIRM: no grant
 #    audit line, no value, no fd left behind;
 #  - a peer that pipelines 3,000 requests before reading: all answered, in
-#    order; one that never reads: dropped once 1 MB of answers waits;
+#    order; one that never reads: dropped once 1 MB of answers waits, and
+#    vaultd's log says so; one whose last request is refused while answers
+#    wait: it gets them, then the refusal's reason, then the close;
 #  - 200 peers that send file descriptors (SCM_RIGHTS) with a frame: none
 #    stays open in vaultd.
 # Bounded: about 40 s. Every process it starts is stopped by it.
@@ -182,8 +184,27 @@ check "the daemon still serves" granted
 # order, and a peer with more than 1 MB of answers waiting is dropped
 out=$(timeout 60 "$PY" "$T/probe.py" pipeline 3000)
 check "3,000 PINGs sent before any answer is read: all answered, in order" test "$out" = "answered 3000 in order"
-out=$(timeout 60 "$PY" "$T/probe.py" pipeline 150000 noread)
+# (run as a copy of python whose name holds a newline: the log names the
+# peer's exe, and a name the agent chose must not start a line of its own)
+forged="$T/py"$'\n'"vaultd: forged"
+cp "$PY" "$forged"
+out=$(timeout 60 "$forged" "$T/probe.py" pipeline 150000 noread)
 check "150,000 PINGs whose answers are never read: the peer is dropped" bash -c 'grep -qx closed <<<"$0"' "$out"
+check "and vaultd's log says which peer it dropped, and why" \
+    grep -q "dropped pid [0-9]* (.*/py?vaultd: forged): it reads too slowly: more than [0-9]* bytes of answers waiting" \
+    "$VS_TMP/vaultd.log"
+check "the newline in the peer's exe path did not start a line of vaultd's log" \
+    bash -c '! grep -q "^vaultd: forged" "$0"' "$VS_TMP/vaultd.log"
+rm -f "$forged"
+check "the fd count is back at baseline" settle
+# A refusal behind answers that wait for room: the peer gets them all, then
+# the refusal's reason, then the close (not a bare close that loses both)
+out=$(timeout 60 "$PY" "$T/probe.py" pipeline 3000 bad)
+diag "pipeline then an unknown op: $(tr '\n' ' ' <<<"$out")"
+check "3,000 PINGs then an unknown op, nothing read until then: all 3,000 answered, in order" \
+    bash -c 'grep -qx "answered 3000 in order" <<<"$0"' "$out"
+check "then the unknown op's own error, with its reason" bash -c 'grep -qx "error [0-9]*: unknown op 127" <<<"$0"' "$out"
+check "then vaultd closes the connection" bash -c 'grep -qx closed <<<"$0"' "$out"
 check "the fd count is back at baseline" settle
 check "the daemon still serves" granted
 

@@ -36,7 +36,10 @@ static int send_record(int fd, const uint8_t *data, size_t len)
 
 static int watch_writable(struct vaultd *d, const struct conn *c, bool on)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u), .data.u64 = c->slot};
+    /* A closing connection waits for room only: a half-close of the peer's
+     * side (EPOLLRDHUP) must not end it before its answers are out. */
+    uint32_t events = c->closing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    struct epoll_event ev = {.events = events, .data.u64 = c->slot};
     return epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) == 0 ? 0 : VS_EIO;
 }
 
@@ -80,8 +83,13 @@ static int enqueue(struct vaultd *d, struct conn *c, const uint8_t *data, size_t
         return VS_EIO;
     struct outq *q = c->out;
     bool was_empty = q->tail == q->head;
-    if (len > UINT32_MAX || !make_room(q, REC_HEADER + len))
+    if (len > VAULTD_OUTQ_MAX - REC_HEADER - (q->tail - q->head)) {
+        vaultd_say("dropped pid %d (%s): it reads too slowly: more than %u bytes of answers waiting",
+                   (int)c->peer.pid, c->peer.exe_path != NULL ? c->peer.exe_path : "?", VAULTD_OUTQ_MAX);
         return vs_fail(VS_EIO, "a peer reads too slowly: more than %u bytes of answers waiting", VAULTD_OUTQ_MAX);
+    }
+    if (!make_room(q, REC_HEADER + len))
+        return vs_fail(VS_ENOMEM, "no locked memory left to queue an answer");
     uint32_t n = (uint32_t)len;
     memcpy(q->buf + q->tail, &n, REC_HEADER);
     memcpy(q->buf + q->tail + REC_HEADER, data, len);
@@ -110,13 +118,18 @@ int vaultd_outq_drain(struct vaultd *d, struct conn *c)
         int sent = send_record(c->fd, q->buf + q->head + REC_HEADER, n);
         if (sent < 0)
             return VS_EIO;
-        if (sent == 0)
-            return 0; /* EPOLLOUT again when there is room */
+        if (sent == 0) /* EPOLLOUT again when there is room (and only that, once closing) */
+            return c->closing ? watch_writable(d, c, true) : 0;
         sodium_memzero(q->buf + q->head, REC_HEADER + n);
         q->head += REC_HEADER + n;
     }
     vaultd_outq_free(c); /* all sent: nothing kept, nothing locked */
     return watch_writable(d, c, false);
+}
+
+bool vaultd_outq_pending(const struct conn *c)
+{
+    return c->out != NULL && c->out->tail != c->out->head;
 }
 
 void vaultd_outq_free(struct conn *c)

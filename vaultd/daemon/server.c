@@ -169,6 +169,20 @@ static void close_conn(struct vaultd *d, size_t slot)
     }
 }
 
+/* The connection's last answer (a refusal) is sent or queued: closed now,
+ * or, when answers still wait for room, once the peer has read them and
+ * that refusal. Nothing more is read from it meanwhile; the idle sweep
+ * ends the wait of a peer that stops reading. */
+static void close_when_sent(struct vaultd *d, size_t slot)
+{
+    struct conn *c = d->conns[slot];
+    c->closing = true;
+    c->files_due = 0;
+    /* the drain sends what fits now and watches for room only */
+    if (!vaultd_outq_pending(c) || vaultd_outq_drain(d, c) != 0 || !vaultd_outq_pending(c))
+        close_conn(d, slot);
+}
+
 static void say_out_of_fds(struct vaultd *d)
 {
     if (!d->full_logged)
@@ -279,8 +293,11 @@ static void flush_held(struct vaultd *d)
         bool ok = rc == 0 && vaultd_outq_send(d, h->c, held.buf + h->off, h->len) == 0;
         if (rc != 0) {
             size_t len = 0;
-            if (vaultd_reply_error(d, h->id, VS_EAUDIT, vs_last_error(rc), &len) == 0)
-                (void)send_reply(d, h->c, len);
+            if (vaultd_reply_error(d, h->id, VS_EAUDIT, vs_last_error(rc), &len) == 0 &&
+                send_reply(d, h->c, len) == 0) {
+                close_when_sent(d, h->slot);
+                continue;
+            }
         }
         if (!ok)
             close_conn(d, h->slot);
@@ -335,8 +352,11 @@ static bool answer(struct vaultd *d, size_t slot, uint32_t id, int rc, bool disp
             (void)vaultd_log(d, c, "reject", "denied", reason, NULL, NULL);
             (void)vs_fail(rc, "%s", reason);
         }
-        if (vaultd_reply_error(d, id, rc, vs_last_error(rc), &len) == 0)
-            (void)send_reply(d, c, len);
+        if (vaultd_reply_error(d, id, rc, vs_last_error(rc), &len) == 0 && send_reply(d, c, len) == 0 &&
+            vaultd_outq_pending(c)) {
+            close_when_sent(d, slot); /* behind answers that wait for room */
+            return d->conns[slot] == c;
+        }
         return false;
     }
     /* The idle limit runs from our answer, not from the request: vaultd's
@@ -403,7 +423,7 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
     bool inline_files = rc == 0 && c->files_due > 0;
     bool keep = answer(d, slot, id, rc, dispatched, len, lines_before);
     /* (hold_reply may have closed the connection: d->conns[slot] != c) */
-    while (keep && d->conns[slot] == c && c->files_due > 0) {
+    while (keep && d->conns[slot] == c && !c->closing && c->files_due > 0) {
         lines_before = vaultd_audit_written();
         len = 0;
         rc = vaultd_render_due(d, c, &id, &len);
@@ -413,7 +433,8 @@ static bool serve_one(struct vaultd *d, size_t slot, bool *more)
         return true; /* closed already */
     /* Only a granted tool with files may send more right behind (renders
      * of its own); for anyone else another read would find nothing. */
-    *more = keep && !inline_files && c->state == CONN_GRANTED && c->tool != NULL && c->tool->n_files > 0;
+    *more = keep && !c->closing && !inline_files && c->state == CONN_GRANTED && c->tool != NULL &&
+            c->tool->n_files > 0;
     return keep;
 }
 
@@ -500,10 +521,14 @@ int vaultd_run(struct vaultd *d)
                  * lines; bounded so that one peer cannot starve the rest.
                  * An event with neither (a hang-up, an error) closes. */
                 uint32_t ev = events[i].events;
+                struct conn *c = d->conns[tag];
                 bool keep = (ev & (EPOLLIN | EPOLLOUT)) != 0, more = true;
                 if (keep && (ev & EPOLLOUT) != 0)
-                    keep = vaultd_outq_drain(d, d->conns[tag]) == 0;
-                for (int k = 0; keep && more && (ev & EPOLLIN) != 0 && k < FRAMES_PER_ROUND; k++)
+                    keep = vaultd_outq_drain(d, c) == 0 && !(c->closing && !vaultd_outq_pending(c));
+                /* (serve_one may close c: d->conns[tag] is read again) */
+                for (int k = 0; keep && more && (ev & EPOLLIN) != 0 && !d->conns[tag]->closing &&
+                                k < FRAMES_PER_ROUND;
+                     k++)
                     keep = serve_one(d, (size_t)tag, &more);
                 if (!keep)
                     close_conn(d, (size_t)tag);

@@ -26,6 +26,11 @@ void vaultd_say(const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* One message, one line: a peer's exe path or argv in it cannot start
+     * a line of its own (a forged "vaultd: ..."). */
+    for (char *p = line; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     fprintf(stderr, "vaultd: %s\n", line);
 }
 

@@ -55,6 +55,8 @@ struct conn {
     struct masks *masks;                /* the tool's values, masked out of logged argv */
     struct mediation *med;              /* a vault-exec run (mediate.c); NULL otherwise */
     bool held;                          /* parked for an approval: no idle close */
+    bool closing;                       /* answered for the last time: read no more,
+                                         * close once the queued answers are sent */
     size_t files_due;                   /* WITH_FILES: the tool's files still to render */
     uint32_t files_id;                  /* ... answered with the granting request's id */
 };
