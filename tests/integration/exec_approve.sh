@@ -146,6 +146,15 @@ check "a withdrawn request is audited" bash -c 'for _ in $(seq 1 30); do
     grep "\"event\":\"approval\"" "$VAULT_HOME/audit.log" | grep -q "\"decision\":\"withdrawn\"" && exit 0; sleep 0.1; done; exit 1'
 check "after --uses runs, the same run is held again" held_while '"STATIC_TOKEN"]' "$X" -- "$T/envhash" STATIC_TOKEN
 
+# --- a held run with a value in its argv (`tool --token $T`): the listing
+# masks it as the audit line does
+"$X" -- "$T/envhash" STATIC_TOKEN "--token=$api" >/dev/null 2>&1 & p=$!
+for _ in $(seq 1 30); do "$V" pending >"$VS_TMP/pending.argv" && grep -q "^id " "$VS_TMP/pending.argv" && break; sleep 0.1; done
+kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+check "pending lists a held run's argv with the value as ********" \
+    grep -qF '"STATIC_TOKEN", "--token=********"]' "$VS_TMP/pending.argv"
+check "and the value is nowhere in the listing" absent_in "$api" "$VS_TMP/pending.argv"
+
 # --- approve_args: only matching actions wait
 check "approve_args: a non-matching action runs without approval" bash -c '
     timeout 3 "$0" -- "$1" "$2" status | grep -qx "env $3"' "$X" "$PY" "$T/tool.py" "$(sha256 "$api")"
@@ -168,5 +177,5 @@ check "watch: the request was shown as it arrived (exe, argv) and y ran the tool
     "$rc1" "$want" "$VS_TMP/out" "$VS_TMP/pty.watch" "$T/envhash"
 check "watch: n denied the next one" bash -c '[ "$0" = 126 ] && grep -q "denied by the owner" "$1"' "$rc2" "$VS_TMP/err2"
 check "watch: q ended the view" test "$wrc" = 0
-check "no value in the audit log, the daemon's log or the transcripts" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log" "$VS_TMP"/pty.* "$VS_TMP"/o.*
+check "no value in the audit log, the daemon's log or the transcripts" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log" "$VS_TMP"/pty.* "$VS_TMP"/o.* "$VS_TMP"/pending.*
 vs_end

@@ -469,6 +469,26 @@ void vaultd_approvals_drop(struct vaultd *d, struct conn *c)
     }
 }
 
+/* The run's arguments as the audit line shows them: the tool's values
+ * (a script's `tool --token $T`) as ********. Without the values to mask
+ * with, none are shown. */
+static void put_masked_args(struct vaultd *d, struct conn *c, const struct mediation_facts *f, struct vs_buf *b)
+{
+    int rc = d->vault != NULL ? vaultd_masks_load(d, c) : vs_fail(VS_ELOCKED, "the vault is locked");
+    if (rc != 0) {
+        (void)vs_buf_printf(b, "(not shown: %s)", vs_last_error(rc));
+        return;
+    }
+    (void)vs_buf_put_u8(b, '[');
+    for (size_t i = 0; i < f->nargs; i++) {
+        (void)vs_buf_put_str(b, i != 0 ? ", \"" : "\"");
+        vaultd_put_masked(b, f->args[i], c->masks);
+        (void)vs_buf_put_u8(b, '"');
+    }
+    (void)vs_buf_put_u8(b, ']');
+    vaultd_masks_free(c);
+}
+
 /* One block per held request, oldest first; "id N" starts each. */
 static void describe(struct vaultd *d, const struct held *h, struct vs_buf *b, int64_t now)
 {
@@ -483,13 +503,9 @@ static void describe(struct vaultd *d, const struct held *h, struct vs_buf *b, i
                         c->tool->name, (long long)((h->deadline_ms - now) / 1000));
     (void)vs_buf_put_str(b, "  exe     ");
     (void)vs_buf_put_json_str(b, f.target_path);
-    (void)vs_buf_printf(b, "\n  sha256  %s\n  argv    [", hex);
-    for (size_t i = 0; i < f.nargs; i++) {
-        (void)vs_buf_put_str(b, i != 0 ? ", \"" : "\"");
-        (void)vs_buf_put_json_str(b, f.args[i]);
-        (void)vs_buf_put_u8(b, '"');
-    }
-    (void)vs_buf_put_str(b, "]\n  cwd     ");
+    (void)vs_buf_printf(b, "\n  sha256  %s\n  argv    ", hex);
+    put_masked_args(d, (struct conn *)c, &f, b);
+    (void)vs_buf_put_str(b, "\n  cwd     ");
     (void)vs_buf_put_json_str(b, c->peer.cwd_path != NULL ? c->peer.cwd_path : "?");
     (void)vs_buf_put_str(b, "\n  secrets ");
     for (size_t i = 0; i < c->tool->n_env; i++)
