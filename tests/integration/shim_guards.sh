@@ -231,6 +231,20 @@ check "the shim exports exactly its hooks" bash -c '
 check "and needs nothing but libc (and the loader, for thread-local storage)" bash -c '
     [ -z "$(readelf -dW "$0" | sed -n "s/.*Shared library: \[\(.*\)\]/\1/p" | grep -vE "^(libc\.so\.6|ld-linux-x86-64\.so\.2)$")" ]' "$SHIM"
 
+# Its layout (shim/layout.ld): code alone in the one executable segment, no
+# segment both writable and executable, read-only data in the read-only
+# segment beside the symbol tables (one mapping fewer per process, and no
+# data made executable as -z noseparate-code would), full RELRO
+layout() { readelf -lW "$SHIM" | awk '
+    / LOAD / { n++; flags[n] = ($7 == "R" && $8 == "E") ? "RE" : $7 }
+    /^ +0[0-9] / { seg = $1 + 1; $1 = ""; sections[seg] = $0 }
+    END { for (i = 1; i <= n; i++) printf "%s:%s\n", flags[i], sections[i] }'; }
+check "the shim has three LOAD segments: R, R E, RW" bash -c '[ "$(cut -d: -f1 <<<"$0" | tr "\n" " ")" = "R RE RW " ]' "$(layout)"
+check "its executable segment holds code only" bash -c 'grep "^RE:" <<<"$0" | grep -qvE "\.(rodata|eh_frame|dynsym|dynstr|data|bss)"' "$(layout)"
+check "its read-only data and unwind tables are in the first, read-only segment" \
+    bash -c 'grep "^R:" <<<"$0" | grep -q "\.dynsym.*\.rodata .*\.eh_frame"' "$(layout)"
+check "full RELRO and BIND_NOW" bash -c 'readelf -lW "$0" | grep -q GNU_RELRO && readelf -dW "$0" | grep -qE "BIND_NOW|FLAGS.*NOW"' "$SHIM"
+
 # Every process pays for each ifunc the shim imports whose resolver nothing
 # else there runs (-z now runs it at load, on a page of its own):
 # __memcpy_chk was one page fault per process (vs_copy in shim.h).
