@@ -83,7 +83,8 @@ static int enqueue(struct vaultd *d, struct conn *c, const uint8_t *data, size_t
         return VS_EIO;
     struct outq *q = c->out;
     bool was_empty = q->tail == q->head;
-    if (len > VAULTD_OUTQ_MAX - REC_HEADER - (q->tail - q->head)) {
+    size_t used = q->tail - q->head; /* at most VAULTD_OUTQ_MAX */
+    if (used > VAULTD_OUTQ_MAX - REC_HEADER || len > VAULTD_OUTQ_MAX - REC_HEADER - used) {
         vaultd_say("dropped pid %d (%s): it reads too slowly: more than %u bytes of answers waiting",
                    (int)c->peer.pid, c->peer.exe_path != NULL ? c->peer.exe_path : "?", VAULTD_OUTQ_MAX);
         return vs_fail(VS_EIO, "a peer reads too slowly: more than %u bytes of answers waiting", VAULTD_OUTQ_MAX);
