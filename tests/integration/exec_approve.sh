@@ -177,5 +177,14 @@ check "watch: the request was shown as it arrived (exe, argv) and y ran the tool
     "$rc1" "$want" "$VS_TMP/out" "$VS_TMP/pty.watch" "$T/envhash"
 check "watch: n denied the next one" bash -c '[ "$0" = 126 ] && grep -q "denied by the owner" "$1"' "$rc2" "$VS_TMP/err2"
 check "watch: q ended the view" test "$wrc" = 0
+# --- the same listing with the vault locked: no values to compare with, so
+# every argument is masked (the audit lines written meanwhile too)
+"$X" -- "$T/envhash" STATIC_TOKEN "--token=$api" >/dev/null 2>&1 & p=$!
+for _ in $(seq 1 30); do "$V" pending 2>/dev/null | grep -q "^id " && break; sleep 0.1; done
+"$V" lock >/dev/null
+"$V" pending >"$VS_TMP/pending.locked" 2>&1
+kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+check "locked: pending lists the held run with every argument masked" \
+    grep -qF 'argv    ["********", "********", "********"]' "$VS_TMP/pending.locked"
 check "no value in the audit log, the daemon's log or the transcripts" absent_in "$api" "$VAULT_HOME" "$VS_TMP/vaultd.log" "$VS_TMP"/pty.* "$VS_TMP"/o.* "$VS_TMP"/pending.*
 vs_end

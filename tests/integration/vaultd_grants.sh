@@ -224,6 +224,10 @@ refused_with "a revoked secret" "api_token is revoked: drill" "$T/probe" ok
 check "restored, granted again" probe ok
 "$V" lock >/dev/null
 refused_with "a locked vault" "locked" "$T/probe" ok
+# Locked, vaultd has no values to mask with: the refusal's line masks every argument
+check "locked: a token passed in argv is not in the refusal's audit line" bash -c '"$0" ok "x$1y" >/dev/null 2>&1
+    grep "\"event\":\"grant\"" "$2" | tail -1 | grep -q "\"argv\":\[\"\*\*\*\*\*\*\*\*\"," &&
+    ! grep -qF "$1" "$2"' "$T/probe" "$api" "$VAULT_HOME/audit.log"
 check "unlock (key file) serves again" bash -c '"$0" unlock >/dev/null && "$1" ok >/dev/null' "$V" "$T/probe"
 
 # --- the policy: a bad reload keeps the running one

@@ -469,12 +469,11 @@ void vaultd_approvals_drop(struct vaultd *d, struct conn *c)
     }
 }
 
-/* The run's arguments as the audit line shows them: the tool's values
- * (a script's `tool --token $T`) as ********. Without the values to mask
- * with, none are shown. */
+/* The run's arguments as the audit line shows them (masks.c): the tool's
+ * values (a script's `tool --token $T`) as ********. */
 static void put_masked_args(struct vaultd *d, struct conn *c, const struct mediation_facts *f, struct vs_buf *b)
 {
-    int rc = d->vault != NULL ? vaultd_masks_load(d, c) : vs_fail(VS_ELOCKED, "the vault is locked");
+    int rc = vaultd_masks_load(d, c);
     if (rc != 0) {
         (void)vs_buf_printf(b, "(not shown: %s)", vs_last_error(rc));
         return;
@@ -482,7 +481,7 @@ static void put_masked_args(struct vaultd *d, struct conn *c, const struct media
     (void)vs_buf_put_u8(b, '[');
     for (size_t i = 0; i < f->nargs; i++) {
         (void)vs_buf_put_str(b, i != 0 ? ", \"" : "\"");
-        vaultd_put_masked(b, f->args[i], c->masks);
+        vaultd_put_masked(b, f->args[i], vaultd_masks_of(d, c));
         (void)vs_buf_put_u8(b, '"');
     }
     (void)vs_buf_put_u8(b, ']');

@@ -2,7 +2,8 @@
  * when the process was started with it in argv (a script running
  * `tool --token $T`). The tool's current values are decrypted into locked
  * memory for the time a decision is logged and every occurrence in an
- * argument is written as ********. */
+ * argument is written as ********. While the vault is locked there are no
+ * values to look for, so every argument is written as ********. */
 #include "vaultd.h"
 
 #include "error.h"
@@ -80,8 +81,19 @@ static size_t match_at(const char *text, size_t left, const struct masks *m)
     return 0;
 }
 
+const struct masks *vaultd_masks_of(const struct vaultd *d, const struct conn *c)
+{
+    /* Locked, there are no values to compare with, whatever the peer. */
+    static const struct masks every_argument = {.all = true};
+    return d->vault == NULL ? &every_argument : c->masks;
+}
+
 void vaultd_put_masked(struct vs_buf *b, const char *text, const struct masks *m)
 {
+    if (m != NULL && m->all) {
+        (void)vs_buf_put_str(b, "********");
+        return;
+    }
     size_t len = strlen(text);
     size_t plain = 0; /* start of the run not yet written */
     for (size_t at = 0; at < len;) {

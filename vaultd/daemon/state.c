@@ -181,7 +181,7 @@ int vaultd_log(struct vaultd *d, const struct conn *c, const char *event, const 
     struct vs_buf more;
     vs_buf_init(&more, 16384);
     if (c != NULL) {
-        put_argv(&more, &c->peer, c->masks);
+        put_argv(&more, &c->peer, vaultd_masks_of(d, c));
         if (c->tool != NULL && c->policy_gen == d->policy_gen) {
             (void)vs_buf_put_str(&more, ",\"tool\":\"");
             (void)vs_buf_put_json_str(&more, c->tool->name);

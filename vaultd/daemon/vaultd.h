@@ -69,6 +69,7 @@ struct conn {
  * is logged, so that an argv holding one is logged with ******** instead. */
 #define VAULTD_MAX_MASKS 32
 struct masks {
+    bool all;     /* every argument as ******** (vaultd_masks_of) */
     size_t n;
     size_t lens[VAULTD_MAX_MASKS];
     const struct vs_secret *from[VAULTD_MAX_MASKS]; /* which secret each value is */
@@ -150,6 +151,9 @@ int vaultd_reply_error(struct vaultd *d, uint32_t id, int code, const char *reas
 /* masks.c */
 int vaultd_masks_load(struct vaultd *d, struct conn *c);
 void vaultd_masks_free(struct conn *c);
+/* The masks for c's argv: its tool's values, or every argument while the
+ * vault is locked. */
+const struct masks *vaultd_masks_of(const struct vaultd *d, const struct conn *c);
 void vaultd_put_masked(struct vs_buf *b, const char *text, const struct masks *m);
 
 /* grants.c */
