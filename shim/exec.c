@@ -661,10 +661,10 @@ static struct sigaction sys_intr, sys_quit;
 static int do_system(const char *line)
 {
     struct sigaction ign = {.sa_handler = SIG_IGN};
-    sigemptyset(&ign.sa_mask);
+    (void)LAZY(sigemptyset)(&ign.sa_mask);
     sigset_t omask, block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGCHLD);
+    (void)LAZY(sigemptyset)(&block);
+    (void)LAZY(sigaddset)(&block, SIGCHLD);
 
     vs_forklock_lock(&sys_lock);
     if (sys_count++ == 0) {
@@ -672,25 +672,26 @@ static int do_system(const char *line)
         sigaction(SIGQUIT, &ign, &sys_quit);
     }
     vs_forklock_unlock(&sys_lock);
-    sigprocmask(SIG_BLOCK, &block, &omask);
+    (void)LAZY(sigprocmask)(SIG_BLOCK, &block, &omask);
 
     sigset_t reset;
-    sigemptyset(&reset);
+    (void)LAZY(sigemptyset)(&reset);
     if (sys_intr.sa_handler != SIG_IGN)
-        sigaddset(&reset, SIGINT);
+        (void)LAZY(sigaddset)(&reset, SIGINT);
     if (sys_quit.sa_handler != SIG_IGN)
-        sigaddset(&reset, SIGQUIT);
+        (void)LAZY(sigaddset)(&reset, SIGQUIT);
+    /* These fail only on bad arguments, which these are not. */
     posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &omask);
-    posix_spawnattr_setsigdefault(&attr, &reset);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    (void)LAZY(posix_spawnattr_init)(&attr);
+    (void)LAZY(posix_spawnattr_setsigmask)(&attr, &omask);
+    (void)LAZY(posix_spawnattr_setsigdefault)(&attr, &reset);
+    (void)LAZY(posix_spawnattr_setflags)(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
     char *argv[] = {(char *)"sh", (char *)"-c", (char *)line, NULL};
     pid_t pid;
     int status;
     int rc = do_spawn(false, &pid, SHELL_PATH, NULL, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
+    (void)LAZY(posix_spawnattr_destroy)(&attr);
     if (rc == 0) {
         pid_t w;
         do
@@ -709,7 +710,7 @@ static int do_system(const char *line)
         sigaction(SIGQUIT, &sys_quit, NULL);
     }
     vs_forklock_unlock(&sys_lock);
-    sigprocmask(SIG_SETMASK, &omask, NULL);
+    (void)LAZY(sigprocmask)(SIG_SETMASK, &omask, NULL);
     errno = saved;
     return status;
 }
@@ -821,21 +822,21 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
         return NULL;
     }
     posix_spawn_file_actions_t fa;
-    int rc = posix_spawn_file_actions_init(&fa);
+    int rc = LAZY(posix_spawn_file_actions_init)(&fa);
     if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, child_end, child_std);
+        rc = LAZY(posix_spawn_file_actions_adddup2)(&fa, child_end, child_std);
     vs_forklock_lock(&popen_lock);
     for (struct popen_rec *p = popen_list; rc == 0 && p != NULL; p = p->next)
         if (p->fd != child_std)
-            rc = posix_spawn_file_actions_addclose(&fa, p->fd);
+            rc = LAZY(posix_spawn_file_actions_addclose)(&fa, p->fd);
     char *argv[] = {(char *)"sh", (char *)"-c", (char *)command, NULL};
     if (rc == 0)
         rc = do_spawn(false, &rec->pid, SHELL_PATH, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    (void)LAZY(posix_spawn_file_actions_destroy)(&fa);
     vs_close(child_end);
     if (rc == 0 && !cloexec)
         (void)vs_fcntl(parent_end, F_SETFD, 0);
-    FILE *fp = rc == 0 ? fdopen(parent_end, reading ? "r" : "w") : NULL;
+    FILE *fp = rc == 0 ? LAZY(fdopen)(parent_end, reading ? "r" : "w") : NULL;
     if (rc == 0 && fp == NULL) {
         rc = errno;
         /* the shell runs already: close its pipe and reap it */
@@ -883,7 +884,7 @@ VS_EXPORT int pclose(FILE *fp)
     }
     pid_t pid = rec->pid;
     free(rec);
-    fclose(fp);
+    (void)LAZY(fclose)(fp);
     int status;
     pid_t w;
     do

@@ -194,7 +194,7 @@ static FILE *serve_stream(const char *canon, const char *mode)
     int fd = serve(canon, flags);
     if (fd < 0)
         return NULL;
-    FILE *f = fdopen(fd, "r");
+    FILE *f = LAZY(fdopen)(fd, "r");
     if (f == NULL) {
         int e = errno;
         vs_close(fd);
@@ -239,7 +239,7 @@ static FILE *reopen_managed(freopen_fn next, const char *canon, const char *mode
     int fd = serve(canon, flags);
     if (fd < 0) {
         int e = errno;
-        fclose(stream);
+        (void)LAZY(fclose)(stream);
         errno = e;
         return NULL;
     }

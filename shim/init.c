@@ -88,6 +88,16 @@ void *vs_shim_real(void *_Atomic *slot, const char *name)
     return fn;
 }
 
+void *vs_shim_lazy(void *_Atomic *slot, const char *name)
+{
+    void *fn = vs_shim_real(slot, name);
+    if (fn == NULL) {
+        vs_shim_say("libc has no ", name, ": cannot go on");
+        abort();
+    }
+    return fn;
+}
+
 /* The start-up argv, from our constructor (NULL when a hook ran first). */
 static char **startup_argv VS_HOT;
 

@@ -144,6 +144,18 @@ void *vs_shim_real(void *_Atomic *slot, const char *name);
         (type) vs_shim_real(&slot_, #name);                                                   \
     })
 
+/* A libc function called only on a rare path (system, popen, a managed
+ * fopen), looked up there on first use instead of imported: the loader
+ * binds every import in every process of the tree (-z now), about 700
+ * instructions each. Not for a path a vfork child may take (dlsym locks).
+ * LAZY(fdopen)(fd, "r"). Aborts with one line if libc lacks it. */
+void *vs_shim_lazy(void *_Atomic *slot, const char *name);
+#define LAZY(name)                                                                            \
+    ({                                                                                        \
+        static void *_Atomic slot_;                                                           \
+        (__typeof__(&name))vs_shim_lazy(&slot_, #name);                                       \
+    })
+
 /* A thread-local depth counter for hooks whose real function may call
  * back into another hook (fopen -> open, popen -> posix_spawn). */
 extern _Thread_local int vs_shim_guard;

@@ -250,6 +250,27 @@ check "full RELRO and BIND_NOW" bash -c 'readelf -lW "$0" | grep -q GNU_RELRO &&
 # __memcpy_chk was one page fault per process (vs_copy in shim.h).
 check "the shim imports no __memcpy_chk" bash -c '! nm -D --undefined-only "$0" | grep -q " __memcpy_chk"' "$SHIM"
 
+# The loader binds every import in every process (-z now): about 700
+# instructions each. The memory and string functions are the shim's own
+# (shim/strmem.c, hidden), and what only system, popen or a managed fopen
+# calls is looked up there (LAZY in shim.h).
+own="bcmp memchr memcmp memcpy memmove memrchr memset strchr strcmp strcspn strlen strncmp strnlen strrchr strstr"
+lazy="fclose fdopen posix_spawn_file_actions_addclose posix_spawn_file_actions_adddup2
+posix_spawn_file_actions_destroy posix_spawn_file_actions_init posix_spawnattr_destroy posix_spawnattr_init
+posix_spawnattr_setflags posix_spawnattr_setsigdefault posix_spawnattr_setsigmask sigaddset sigemptyset sigprocmask"
+imports=$(nm -D --undefined-only "$SHIM" | awk '{ sub(/@.*/, "", $2); print $2 }')
+check "the shim imports none of the string functions nor what system, popen and fopen alone call" bash -c '
+    for f in $1 $2; do grep -qx "$f" <<<"$0" && { echo "# imports $f"; exit 1; }; done; exit 0' "$imports" "$own" "$lazy"
+# Its own copies must not have been turned back into calls (to themselves,
+# or anything else): each is a leaf. (One the shim does not use is left
+# out by --gc-sections; memcpy and strlen it always uses.)
+check "the shim's memcpy, strlen and the rest call nothing" bash -c '
+    for f in $1; do
+        d=$(objdump -d --no-show-raw-insn --disassemble="$f" "$0") || exit 1
+        grep -q "^[0-9a-f]* <$f>:" <<<"$d" || case $f in memcpy|strlen) echo "# no $f"; exit 1 ;; *) continue ;; esac
+        grep -qE "\b(call|jmp) .*<[^+]*>$" <<<"$d" && { echo "# $f calls out"; exit 1; }
+    done; exit 0' "$SHIM" "$own"
+
 # --- valgrind on ordinary processes under the shim
 vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
 check "valgrind: env under the shim (scrub, exec-free path) has no error or leak" bash -c '
