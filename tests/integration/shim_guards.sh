@@ -280,4 +280,17 @@ check "valgrind: cat of a managed path and a shell exec have no error or leak" b
     LD_PRELOAD="$0" VAULT_SOCKET="$1" GH_TOKEN="$2" valgrind -q --error-exitcode=99 --leak-check=full \
       --errors-for-leak-kinds=definite /bin/sh -c "cat /etc/hostname >/dev/null; env >/dev/null" 2>"$3/vg2"' \
     "$SHIM" "$VAULT_SOCKET" "$tok" "$VS_TMP"
+# The shim's strlen reads whole aligned words (shim/strmem.c): heap paths of
+# every length through the open and stat hooks, none of it an error
+check "valgrind: python opening and stat'ing heap paths of every length has no error" bash -c '
+    LD_PRELOAD="$0" VAULT_SOCKET="$1" valgrind -q --error-exitcode=99 python3 -c "
+import os
+for i in range(64):
+    p = \"/etc/\" + \"x\" * i
+    try:
+        open(p)
+    except OSError:
+        pass
+    os.path.exists(p + \"/y\")
+" 2>"$2/vg3"' "$SHIM" "$VAULT_SOCKET" "$VS_TMP"
 vs_end

@@ -139,6 +139,23 @@ static void strlen_and_strnlen_at_every_alignment(void **state)
         }
 }
 
+/* Each length of heap string from each offset: the word reads start
+ * before and end after the bytes asked about. */
+static void strlen_of_heap_strings(void **state)
+{
+    (void)state;
+    for (size_t n = 0; n <= 40; n++) {
+        char *s = malloc(n + 1);
+        assert_non_null(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = small_alphabet();
+        s[n] = '\0';
+        for (size_t off = 0; off <= n; off++)
+            assert_int_equal(shim_strlen(s + off), n - off);
+        free(s);
+    }
+}
+
 static void strcmp_and_strncmp_order_unsigned(void **state)
 {
     (void)state;
@@ -197,6 +214,7 @@ int main(void)
         cmocka_unit_test(memcmp_orders_bytes_unsigned),
         cmocka_unit_test(memchr_and_memrchr_find_first_and_last),
         cmocka_unit_test(strlen_and_strnlen_at_every_alignment),
+        cmocka_unit_test(strlen_of_heap_strings),
         cmocka_unit_test(strcmp_and_strncmp_order_unsigned),
         cmocka_unit_test(strchr_and_strrchr_include_the_terminator),
         cmocka_unit_test(strcspn_and_strstr_match_libc),
