@@ -18,7 +18,6 @@
  * and compares every function with libc's. */
 #undef _FORTIFY_SOURCE /* its inline wrappers would clash with these definitions */
 
-#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
