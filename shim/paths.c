@@ -2,10 +2,12 @@
  * that keeps every other path away from it.
  *
  * Rules this file keeps (it runs inside open/stat hooks of every process):
- *  1. An unmanaged path costs a strlen, a memrchr and a look-up in a small
- *     table of the managed paths' basenames (a length bit mask first): no
- *     syscall, no lock, no allocation. Only a path whose basename is the
- *     basename of some managed path is canonicalised.
+ *  1. An unmanaged path costs a strlen and one bit test: its last two
+ *     bytes against those of every managed path's basename (a 64-bit set).
+ *     One that passes costs a memrchr and a look-up in a small table of the
+ *     basenames (a length bit mask first). No syscall, no lock, no
+ *     allocation. Only a path whose basename is the basename of some
+ *     managed path is canonicalised.
  *  2. Canonical form: the parent folder resolved physically (openat O_PATH
  *     on the dirfd, then readlink of /proc/self/fd/N: ".", "..", "//" and
  *     symlinked folders all resolved by the kernel), then "/" and the last
@@ -56,6 +58,7 @@ static struct {
     _Atomic int state; /* 0 not built, 1 being built, 2 built */
     bool all;          /* too many basenames: every name is a candidate */
     uint64_t len_mask; /* bit (len & 63) of every basename */
+    uint64_t tail_mask; /* tail_bit of every basename's last two bytes */
     uint32_t n;
     struct basename names[BN_MAX];
 } filt;
@@ -69,6 +72,14 @@ static struct {
 static uint64_t len_bit(size_t len)
 {
     return (uint64_t)1 << (len & 63);
+}
+
+/* One of 64 bits for the last two bytes of a name ("/x" for a one-byte
+ * name: a path ending in "x" then ends in "/x" or is "x"). */
+static uint64_t tail_bit(unsigned char prev, unsigned char last)
+{
+    uint32_t h = ((uint32_t)prev << 8 | last) * UINT32_C(0x9e3779b1);
+    return (uint64_t)1 << (h >> 26);
 }
 
 /* The basename of s[0..len): after the last '/'; "" for a trailing '/'. */
@@ -109,6 +120,8 @@ static void add_basename(const char *s, size_t len, void *ctx)
     filt.names[filt.n].len = (uint32_t)bl;
     filt.n++;
     filt.len_mask |= len_bit(bl);
+    if (bl != 0)
+        filt.tail_mask |= tail_bit(bl >= 2 ? (unsigned char)b[bl - 2] : '/', (unsigned char)b[bl - 1]);
 }
 
 struct scan {
@@ -357,14 +370,39 @@ static bool index_managed(int dirfd, const char *path, char *canon, size_t cap)
     return managed;
 }
 
+/* Rule 1's first step: can path[0..len) end in a managed basename? Only
+ * an answer once the filter is built and holds every basename; false
+ * answers "maybe". A path whose basename is b ends in b's last two bytes
+ * ("/x" or just "x" for a one-byte b), so no managed path is rejected. */
+static inline __attribute__((always_inline)) bool tail_rejects(const char *path, size_t len)
+{
+    if (atomic_load_explicit(&filt.state, memory_order_acquire) != 2 || filt.all)
+        return false;
+    if (len == 0)
+        return true; /* no basename: candidate() says no as well */
+    unsigned char prev = len >= 2 ? (unsigned char)path[len - 2] : '/';
+    return (filt.tail_mask & tail_bit(prev, (unsigned char)path[len - 1])) == 0;
+}
+
+/* The basename's look-ups, out of line: the common answer above them
+ * saves no register for them. */
+static __attribute__((noinline)) bool suspect_by_basename(const char *path, size_t len,
+                                                          bool maybe_managed)
+{
+    size_t bl;
+    const char *b = base_of(path, len, &bl);
+    return (maybe_managed && candidate(b, bl)) || vs_shim_hide_candidate(b, bl);
+}
+
 bool vs_shim_path_suspect(const char *path)
 {
     if (path == NULL)
         return false;
-    size_t len = strlen(path), bl;
-    const char *b = base_of(path, len, &bl);
-    return (vs_shim.have_index && vs_shim.index.n_paths != 0 && candidate(b, bl)) ||
-           vs_shim_hide_candidate(b, bl);
+    size_t len = strlen(path);
+    bool maybe_managed = vs_shim.have_index && vs_shim.index.n_paths != 0 && !tail_rejects(path, len);
+    if (!maybe_managed && !vs_shim_hide_any())
+        return false;
+    return suspect_by_basename(path, len, maybe_managed);
 }
 
 bool vs_shim_managed_path(int dirfd, const char *path, char *canon, size_t cap)

@@ -172,6 +172,8 @@ int vs_shim_hide_add(const char *entry, size_t len);
 bool vs_shim_hidden(int dirfd, const char *path, char *canon, size_t cap);
 /* Is b[0..bl) the basename of a hide_files entry? (false outside a grant) */
 bool vs_shim_hide_candidate(const char *b, size_t bl);
+/* Has this process any hide_files entry? (false outside a grant) */
+bool vs_shim_hide_any(void);
 
 /* Is this canonical path a managed credential file? */
 bool vs_shim_path_managed(const char *canon);

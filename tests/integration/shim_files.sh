@@ -9,7 +9,7 @@
 # read entry point returns the rendered template, the stat family a regular
 # 0600 file of the rendered size; writes are EACCES either way. Also reached
 # through a relative path, "..", a symlinked folder, a dirfd and a symlink
-# named like the managed file. Each refused case asserts the token is absent.
+# named like the managed file, and a managed file of a one-byte name. Each refused case asserts the token is absent.
 # VS_SHIM overrides the library under test (default $VS_BUILD/libvaultshim.so).
 . "$(dirname "$0")/../lib.sh"
 VS_KEEP="VS_SHIM" vs_clean_env "$@"
@@ -49,7 +49,8 @@ done
 cat >"$T/policy.conf" <<CONF
 tools = ( ${tools%,} );
 files = ( { name = "netrc"; path = "$T/home/.netrc";
-            template = "machine localhost login agent password {{api_token}}\n"; } );
+            template = "machine localhost login agent password {{api_token}}\n"; },
+          { name = "one"; path = "$T/home/k"; template = "{{api_token}}\n"; } );
 CONF
 chmod 644 "$T/policy.conf"
 check "vaultd starts with the policy" vs_start_vaultd "$T/policy.conf" --shim "$SHIM"
@@ -137,6 +138,10 @@ not_granted "not granted, through a symlinked folder" / "$T/homelink/.netrc"
 not_granted "not granted, the *at calls on a dirfd" "$T/home" ".netrc" --dirfd "$T/home"
 ln -s "$NETRC" "$T/other/.netrc"
 not_granted "not granted, a symlink named .netrc to the managed file" "$T/other" ".netrc"
+# The hooks' first filter compares a path's last two bytes with those of
+# each managed basename; a one-byte name's are "/k", or the path is "k"
+not_granted "not granted, a managed file of a one-byte name, relative" "$T/home" "k"
+not_granted "not granted, a managed file of a one-byte name, absolute" / "$T/home/k"
 
 # --- unmanaged paths are untouched
 printf 'hello\n' >"$T/other/plain.txt"
