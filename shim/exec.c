@@ -149,9 +149,8 @@ __attribute__((noinline)) static bool privileged_at(int dirfd, const char *path,
                                                     bool nofollow)
 {
     char name[PATH_MAX + 32];
-    int n = empty_path ? snprintf(name, sizeof name, "/proc/self/fd/%d", dirfd)
-                       : snprintf(name, sizeof name, "/proc/self/fd/%d/%s", dirfd, path);
-    return n > 0 && (size_t)n < sizeof name && privileged_name(name, setid, nofollow);
+    return vs_shim_fd_path(name, sizeof name, dirfd, empty_path ? NULL : path) &&
+           privileged_name(name, setid, nofollow);
 }
 
 static void look(int dirfd, const char *path, int atflags, struct target *t)
@@ -814,7 +813,7 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
         vs_close(child_end);
         child_end = moved;
     }
-    struct popen_rec *rec = malloc(sizeof *rec);
+    struct popen_rec *rec = LAZY(malloc)(sizeof *rec);
     if (rec == NULL) {
         vs_close(parent_end);
         vs_close(child_end);
@@ -856,7 +855,7 @@ VS_EXPORT FILE *popen(const char *command, const char *mode)
     }
     vs_forklock_unlock(&popen_lock);
     if (rc != 0) {
-        free(rec);
+        LAZY(free)(rec);
         errno = rc;
         return NULL;
     }
@@ -883,7 +882,7 @@ VS_EXPORT int pclose(FILE *fp)
         return real(fp);
     }
     pid_t pid = rec->pid;
-    free(rec);
+    LAZY(free)(rec);
     (void)LAZY(fclose)(fp);
     int status;
     pid_t w;

@@ -244,7 +244,7 @@ static FILE *reopen_managed(freopen_fn next, const char *canon, const char *mode
         return NULL;
     }
     char proc[32];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    (void)vs_shim_fd_path(proc, sizeof proc, fd, NULL); /* 32 bytes hold any fd's */
     vs_shim_guard++;
     FILE *f = next(proc, (flags & O_CLOEXEC) != 0 ? "re" : "r", stream);
     vs_shim_guard--;

@@ -330,7 +330,7 @@ static void reason_of(const struct vs_msg *m, int rc, char *out, size_t cap)
     if (m->op == VS_OP_ERROR)
         (void)vs_msg_get_error(m, &code, out, cap);
     if (out[0] == '\0')
-        (void)snprintf(out, cap, "vaultd refused (code %d)", code);
+        (void)LAZY(snprintf)(out, cap, "vaultd refused (code %d)", code);
 }
 
 /* Reads a label from environ without our getenv hook. */
@@ -467,7 +467,7 @@ void vs_grants_fetch(char **startup)
     int fd = vs_shim.socket_path[0] != '\0' ? vs_client_connect_within(vs_shim.socket_path, ANSWER_BOUND_MS) : -1;
     if (fd < 0) {
         char why[200];
-        (void)snprintf(why, sizeof why, "vaultd not answering at %s", vs_shim.socket_path);
+        (void)LAZY(snprintf)(why, sizeof why, "vaultd not answering at %s", vs_shim.socket_path);
         refuse(startup, why);
         errno = saved;
         return;
@@ -514,9 +514,9 @@ void vs_grants_fetch(char **startup)
         char why[512];
         reason_of(m, rc, why, sizeof why);
         if (rc == VS_ETOOBIG || rc == VS_EPROTO || rc == VS_ENOMEM)
-            (void)snprintf(why, sizeof why, "malformed or oversized answer from vaultd");
+            (void)LAZY(snprintf)(why, sizeof why, "malformed or oversized answer from vaultd");
         else if (timed_out)
-            (void)snprintf(why, sizeof why, "vaultd did not answer within %d s at %s", ANSWER_BOUND_MS / 1000,
+            (void)LAZY(snprintf)(why, sizeof why, "vaultd did not answer within %d s at %s", ANSWER_BOUND_MS / 1000,
                            vs_shim.socket_path);
         refuse(startup, why);
         wipe_unmap(region, REGION_BYTES);
@@ -658,7 +658,7 @@ int vs_shim_managed_fd(const char *canon, int flags)
     }
     /* A new open file description, so each open has its own offset. */
     char path[64];
-    (void)snprintf(path, sizeof path, "/proc/self/fd/%d", f->memfd);
+    (void)vs_shim_fd_path(path, sizeof path, f->memfd, NULL); /* 64 bytes hold any fd's */
     int fd = (int)vs_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | (flags & O_CLOEXEC));
     if (fd < 0)
         return -1;

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,12 +69,21 @@ void vs_shim_say(const char *a, const char *b, const char *c)
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const char _end[] __attribute__((visibility("hidden")));
 
+/* abort() without importing it (it is only reached when something is
+ * badly wrong): SIGABRT to this thread, then exit should it be caught. */
+static _Noreturn void cannot_go_on(void)
+{
+    (void)vs_sys(SYS_tgkill, vs_sys(SYS_getpid), vs_sys(SYS_gettid), SIGABRT);
+    (void)vs_sys(SYS_exit_group, 127);
+    __builtin_unreachable();
+}
+
 void *vs_shim_next(const char *name)
 {
     void *fn = dlsym(RTLD_NEXT, name);
     if (fn != NULL && (const char *)fn >= __ehdr_start && (const char *)fn < _end) {
         vs_shim_say("circular reference resolving ", name, ": refusing to recurse");
-        abort();
+        cannot_go_on();
     }
     return fn;
 }
@@ -93,7 +103,7 @@ void *vs_shim_lazy(void *_Atomic *slot, const char *name)
     void *fn = vs_shim_real(slot, name);
     if (fn == NULL) {
         vs_shim_say("libc has no ", name, ": cannot go on");
-        abort();
+        cannot_go_on();
     }
     return fn;
 }
@@ -215,7 +225,7 @@ const char *vs_shim_self_path(void)
     Dl_info info;
     path = "";
     int saved = errno; /* the exec hooks leave errno alone */
-    if (dladdr((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
+    if (LAZY(dladdr)((void *)vs_shim_ready, &info) != 0 && info.dli_fname != NULL &&
         strnlen(info.dli_fname, PATH_MAX) < PATH_MAX)
         path = info.dli_fname;
     errno = saved;

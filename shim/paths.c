@@ -178,8 +178,7 @@ static inline __attribute__((always_inline)) bool candidate(const char *b, size_
     return candidate_compare(b, bl);
 }
 
-/* "/proc/self/fd/N" into out (at least 32 bytes), without stdio. */
-static void proc_fd_path(char *out, int fd)
+bool vs_shim_fd_path(char *out, size_t cap, int fd, const char *rest)
 {
     static const char prefix[] = "/proc/self/fd/";
     char digits[12];
@@ -189,10 +188,20 @@ static void proc_fd_path(char *out, int fd)
         digits[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
+    size_t rl = rest != NULL ? strlen(rest) : 0;
+    size_t at = sizeof prefix - 1 + n;
+    if (at + (rl != 0 ? 1 + rl : 0) >= cap)
+        return false;
     vs_copy(out, prefix, sizeof prefix - 1);
     for (size_t i = 0; i < n; i++)
         out[sizeof prefix - 1 + i] = digits[n - 1 - i];
-    out[sizeof prefix - 1 + n] = '\0';
+    if (rl != 0) {
+        out[at++] = '/';
+        vs_copy(out + at, rest, rl);
+        at += rl;
+    }
+    out[at] = '\0';
+    return true;
 }
 
 static long raw_openat(int dirfd, const char *path, int flags)
@@ -210,7 +219,7 @@ static bool physical_dir(int dirfd, const char *dir, char *out, size_t cap)
     if (fd < 0)
         return false;
     char link[48];
-    proc_fd_path(link, (int)fd);
+    (void)vs_shim_fd_path(link, sizeof link, (int)fd, NULL); /* 48 bytes hold any fd's */
     ssize_t n = vs_readlink(link, out, cap);
     vs_close((int)fd);
     if (n > 0 && (size_t)n < cap && out[0] == '/') {

@@ -130,6 +130,11 @@ void vs_exec_resolve(void);
 #define VS_SHIM_VFORK_TRAMPOLINE 1 /* fork.c hooks vfork and clone */
 #endif
 
+/* "/proc/self/fd/FD", or ".../FD/REST" when rest is not NULL, into out
+ * without stdio (exec hooks may run in a vfork child); false when it does
+ * not fit in cap bytes. */
+bool vs_shim_fd_path(char *out, size_t cap, int fd, const char *rest);
+
 /* dlsym(RTLD_NEXT, name); aborts with one line if it returns our own hook
  * (a circular reference would recurse forever). */
 void *vs_shim_next(const char *name);

@@ -124,7 +124,7 @@ refused() { # DESC CMD...: errno=EPERM and exactly one stderr line from the shim
     fi
     ok "$desc"
 }
-for entry in execve execvp execl posix_spawn posix_spawnp fexecve; do
+for entry in execve execvp execl posix_spawn posix_spawnp fexecve execveat; do
     refused "a setuid copy through $entry: EPERM" under "$XP" $entry "$P/suid-env"
 done
 refused "a setgid copy: EPERM" under "$XP" execve "$P/sgid-env"
@@ -133,6 +133,9 @@ check "system of a setuid copy: the shell reports it, status 126" bash -c '
     env LD_PRELOAD="$0" "$1" system "$2" >/dev/null 2>&1; [ $? -eq 126 ]' "$SHIM" "$XP" "$P/suid-env"
 if command -v setcap >/dev/null && cp /usr/bin/env "$P/cap-env" && setcap cap_net_raw+ep "$P/cap-env" 2>/dev/null; then
     refused "a file-capability copy: EPERM" under "$XP" execve "$P/cap-env"
+    # named through a folder's fd: the shim reads its capabilities through
+    # /proc/self/fd/N/NAME
+    refused "a file-capability copy through execveat: EPERM" under "$XP" execveat "$P/cap-env"
 else
     ok "# SKIP file capabilities: setcap unavailable here"
 fi
