@@ -49,26 +49,35 @@ _Static_assert(sizeof(struct vs_index_devino) == 16, "devino layout");
 /* Shortest and longest built-in name: a cheap first reject (unit-tested). */
 #define BUILTIN_MIN_LEN 8
 #define BUILTIN_MAX_LEN 30
+#define BUILTIN_LIST(X) \
+    X("ACTIONS_ID_TOKEN_REQUEST_TOKEN") X("ACTIONS_RUNTIME_TOKEN") X("ANTHROPIC_API_KEY") \
+    X("ANTHROPIC_AUTH_TOKEN") X("ARM_CLIENT_SECRET") X("AWS_SECRET_ACCESS_KEY") \
+    X("AWS_SECURITY_TOKEN") X("AWS_SESSION_TOKEN") X("AZURE_CLIENT_SECRET") \
+    X("AZURE_OPENAI_API_KEY") X("BW_SESSION") X("CARGO_REGISTRY_TOKEN") X("CI_JOB_TOKEN") \
+    X("CLOUDFLARE_API_TOKEN") X("CODECOV_TOKEN") X("COHERE_API_KEY") X("CONSUL_HTTP_TOKEN") \
+    X("DATABASE_URL") X("DEEPSEEK_API_KEY") X("DIGITALOCEAN_ACCESS_TOKEN") X("DOCKER_PASSWORD") \
+    X("DOPPLER_TOKEN") X("FIREWORKS_API_KEY") X("FLY_API_TOKEN") X("GEMINI_API_KEY") \
+    X("GEM_HOST_API_KEY") X("GH_ENTERPRISE_TOKEN") X("GH_TOKEN") X("GITHUB_ENTERPRISE_TOKEN") \
+    X("GITHUB_TOKEN") X("GITLAB_TOKEN") X("GOOGLE_API_KEY") X("GROQ_API_KEY") \
+    X("HEROKU_API_KEY") X("HF_TOKEN") X("HOMEBREW_GITHUB_API_TOKEN") \
+    X("HUGGING_FACE_HUB_TOKEN") X("JIRA_API_TOKEN") X("LINEAR_API_KEY") X("MISTRAL_API_KEY") \
+    X("MYSQL_PWD") X("NETLIFY_AUTH_TOKEN") X("NGROK_AUTHTOKEN") X("NODE_AUTH_TOKEN") \
+    X("NOMAD_TOKEN") X("NPM_TOKEN") X("NUGET_API_KEY") X("OPENAI_API_KEY") \
+    X("OPENROUTER_API_KEY") X("OP_SERVICE_ACCOUNT_TOKEN") X("PERPLEXITY_API_KEY") \
+    X("PGPASSWORD") X("POETRY_PYPI_TOKEN_PYPI") X("PULUMI_ACCESS_TOKEN") X("PYPI_TOKEN") \
+    X("REPLICATE_API_TOKEN") X("SENDGRID_API_KEY") X("SENTRY_AUTH_TOKEN") X("SLACK_APP_TOKEN") \
+    X("SLACK_BOT_TOKEN") X("SLACK_USER_TOKEN") X("SNYK_TOKEN") X("SONAR_TOKEN") \
+    X("STRIPE_SECRET_KEY") X("TOGETHER_API_KEY") X("TWILIO_AUTH_TOKEN") X("TWINE_PASSWORD") \
+    X("UV_PUBLISH_TOKEN") X("VAULT_TOKEN") X("VERCEL_TOKEN") X("XAI_API_KEY")
 /* An array of arrays, not of pointers: no relocation per name at load. */
-static const char builtin[][BUILTIN_MAX_LEN + 1] = {
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN", "ARM_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN",
-    "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_OPENAI_API_KEY", "BW_SESSION",
-    "CARGO_REGISTRY_TOKEN", "CI_JOB_TOKEN", "CLOUDFLARE_API_TOKEN", "CODECOV_TOKEN",
-    "COHERE_API_KEY", "CONSUL_HTTP_TOKEN", "DATABASE_URL", "DEEPSEEK_API_KEY",
-    "DIGITALOCEAN_ACCESS_TOKEN", "DOCKER_PASSWORD", "DOPPLER_TOKEN", "FIREWORKS_API_KEY",
-    "FLY_API_TOKEN", "GEMINI_API_KEY", "GEM_HOST_API_KEY", "GH_ENTERPRISE_TOKEN", "GH_TOKEN",
-    "GITHUB_ENTERPRISE_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GOOGLE_API_KEY", "GROQ_API_KEY",
-    "HEROKU_API_KEY", "HF_TOKEN", "HOMEBREW_GITHUB_API_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-    "JIRA_API_TOKEN", "LINEAR_API_KEY", "MISTRAL_API_KEY", "MYSQL_PWD", "NETLIFY_AUTH_TOKEN",
-    "NGROK_AUTHTOKEN", "NODE_AUTH_TOKEN", "NOMAD_TOKEN", "NPM_TOKEN", "NUGET_API_KEY",
-    "OPENAI_API_KEY", "OPENROUTER_API_KEY", "OP_SERVICE_ACCOUNT_TOKEN", "PERPLEXITY_API_KEY",
-    "PGPASSWORD", "POETRY_PYPI_TOKEN_PYPI", "PULUMI_ACCESS_TOKEN", "PYPI_TOKEN",
-    "REPLICATE_API_TOKEN", "SENDGRID_API_KEY", "SENTRY_AUTH_TOKEN", "SLACK_APP_TOKEN",
-    "SLACK_BOT_TOKEN", "SLACK_USER_TOKEN", "SNYK_TOKEN", "SONAR_TOKEN", "STRIPE_SECRET_KEY",
-    "TOGETHER_API_KEY", "TWILIO_AUTH_TOKEN", "TWINE_PASSWORD", "UV_PUBLISH_TOKEN",
-    "VAULT_TOKEN", "VERCEL_TOKEN", "XAI_API_KEY",
-};
+#define BUILTIN_NAME(s) s,
+static const char builtin[][BUILTIN_MAX_LEN + 1] = {BUILTIN_LIST(BUILTIN_NAME)};
+/* The same names back to back, each with its NUL, as the index writer lays
+ * them out at the start of STRINGS (vs_index_from_memory confirms them
+ * there in one compare). */
+#define BUILTIN_BYTES(s) s "\0"
+static const char builtin_block[] = BUILTIN_LIST(BUILTIN_BYTES);
+#define BUILTIN_BLOCK_LEN (sizeof builtin_block - 1) /* without the literal's own NUL */
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 
 /* vs_index_hash and length of each built-in name, in the same order, so
@@ -442,29 +451,76 @@ static bool str_ok(const struct vs_index *idx, uint32_t off)
     return off < idx->strings_len && idx->strings[off] != '\0';
 }
 
-/* Power-of-two size, slots empty ({0,0}) or naming a non-empty string, at
- * most half full; sets the length mask (all ones for a large table, where
- * measuring every string would cost the constructor more than it saves). */
-static int check_table(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n,
-                       uint64_t *len_mask)
+/* Tables up to this size have their strings measured for the length mask;
+ * a larger one gets a mask of all ones (measuring would cost the
+ * constructor more than it saves). */
+#define MEASURED_SLOTS 1024
+
+/* The built-in names as the writer lays them out: first in STRINGS, in list
+ * order (builtin_block), each found in NAMES by its hash at exactly its
+ * offset. Then one compare confirms their bytes, and each probe compares
+ * offsets instead of strings. Flags each one's slot in known and puts its
+ * length in *len_mask. Only for a table whose strings are measured; false
+ * sends the caller to the name-by-name check. Reads only what
+ * check_layout bounded: the probes stay below n_names. */
+static bool builtins_at_start(const struct vs_index *v, uint64_t *known, uint64_t *len_mask)
 {
     *len_mask = 0;
+    uint32_t n = v->n_names;
+    if (n == 0 || (n & (n - 1)) != 0 || n > MEASURED_SLOTS || v->strings_len < 1 + BUILTIN_BLOCK_LEN ||
+        memcmp(v->strings + 1, builtin_block, BUILTIN_BLOCK_LEN) != 0)
+        return false;
+    uint32_t off = 1, mask = n - 1;
+    for (size_t i = 0; i < N_BUILTIN; i++) {
+        uint32_t h = builtin_key[i].hash, at = h & mask, steps = 0;
+        while (steps < n && v->names[at].str != 0 && v->names[at].str != off) {
+            at = (at + 1) & mask;
+            steps++;
+        }
+        if (steps == n || v->names[at].str != off || v->names[at].hash != h)
+            return false; /* a stale key, or a file laid out otherwise */
+        known[at / 64] |= (uint64_t)1 << (at % 64);
+        *len_mask |= len_bit(builtin_key[i].len);
+        off += builtin_key[i].len + 1u;
+    }
+    return true;
+}
+
+/* The same confirmed name by name, wherever the file put them (an older
+ * writer's layout); a stale key can only miss. */
+static bool builtins_by_name(const struct vs_index *v)
+{
+    for (size_t i = 0; i < N_BUILTIN; i++) {
+        size_t blen = builtin_key[i].len;
+        if (blen > BUILTIN_MAX_LEN || builtin[i][blen] != '\0' ||
+            !table_has_hashed(v, v->names, v->n_names, v->names_len_mask, builtin[i], blen,
+                              builtin_key[i].hash))
+            return false;
+    }
+    return true;
+}
+
+/* Power-of-two size, slots empty ({0,0}) or naming a non-empty string, at
+ * most half full; adds each string's length to *len_mask. Slots flagged in
+ * known (a bit per slot, or NULL) have theirs there already. */
+static int check_table(const struct vs_index *idx, const struct vs_index_slot *t, uint32_t n,
+                       const uint64_t *known, uint64_t *len_mask)
+{
     if (n == 0)
         return 0;
     if ((n & (n - 1)) != 0)
         return VS_ECORRUPT;
-    bool measure = n <= 1024;
+    bool measure = n <= MEASURED_SLOTS;
     uint32_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (t[i].str == 0) {
-            if (t[i].hash != 0)
-                return VS_ECORRUPT;
+        uint64_t slot; /* hash and offset at once: most slots are empty */
+        memcpy(&slot, &t[i], sizeof slot);
+        if (slot == 0)
             continue;
-        }
-        if (!str_ok(idx, t[i].str))
+        if (!str_ok(idx, t[i].str)) /* an empty slot with a hash fails here too */
             return VS_ECORRUPT;
         used++;
-        if (measure)
+        if (measure && (known == NULL || (known[i / 64] >> (i % 64) & 1) == 0))
             *len_mask |= len_bit(strlen(idx->strings + t[i].str));
     }
     if (used > n / 2)
@@ -580,21 +636,19 @@ int vs_index_from_memory(const void *data, size_t len, struct vs_index *idx)
     v.len = len;
     v.generation = h.generation;
     v.flags = h.flags;
-    if ((rc = check_table(&v, v.names, v.n_names, &v.names_len_mask)) != 0 ||
-        (rc = check_table(&v, v.paths, v.n_paths, &v.paths_len_mask)) != 0 ||
-        (rc = check_table(&v, v.granted, v.n_granted, &v.granted_len_mask)) != 0 ||
-        (rc = check_globs(&v)) != 0 || (rc = check_tools(&v)) != 0)
-        return rc;
     /* The writer puts the built-in list into NAMES, so a look-up is one
      * probe; confirm it rather than trust it (an older writer's file, or a
      * file without them, keeps the separate check). */
-    v.builtins_in_names = true;
-    for (size_t i = 0; i < N_BUILTIN && v.builtins_in_names; i++) {
-        size_t blen = builtin_key[i].len; /* a stale key can only miss */
-        v.builtins_in_names = blen <= BUILTIN_MAX_LEN && builtin[i][blen] == '\0' &&
-                              table_has_hashed(&v, v.names, v.n_names, v.names_len_mask, builtin[i], blen,
-                                               builtin_key[i].hash);
-    }
+    uint64_t known[MEASURED_SLOTS / 64] = {0};
+    v.builtins_in_names = v.builtins_first = builtins_at_start(&v, known, &v.names_len_mask);
+    if ((rc = check_table(&v, v.names, v.n_names, v.builtins_in_names ? known : NULL,
+                          &v.names_len_mask)) != 0 ||
+        (rc = check_table(&v, v.paths, v.n_paths, NULL, &v.paths_len_mask)) != 0 ||
+        (rc = check_table(&v, v.granted, v.n_granted, NULL, &v.granted_len_mask)) != 0 ||
+        (rc = check_globs(&v)) != 0 || (rc = check_tools(&v)) != 0)
+        return rc;
+    if (!v.builtins_in_names)
+        v.builtins_in_names = builtins_by_name(&v);
     *idx = v;
     return 0;
 }

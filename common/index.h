@@ -130,6 +130,7 @@ struct vs_index {
     size_t len;
     bool mapped;             /* base came from mmap: vs_index_unmap unmaps it */
     bool builtins_in_names;  /* NAMES holds every built-in name: skip the list */
+    bool builtins_first;     /* ...confirmed where the writer puts them, in one compare */
     uint64_t generation;
     uint32_t flags; /* VS_INDEX_F_* */
     const char *strings;

@@ -423,12 +423,9 @@ static void craft_base(struct craft *c)
 
 static uint64_t craft_mem[2048]; /* 16 KiB, 8-aligned */
 
-static size_t assemble(const struct craft *c)
+/* A file of these sections into craft_mem; its length. */
+static size_t assemble_sections(const void *const data[VS_IDX_NSECT], const uint32_t count[VS_IDX_NSECT])
 {
-    const void *data[VS_IDX_NSECT] = {c->strings, c->names, c->globs, c->paths,
-                                      c->tools, c->refs, c->interp, c->granted};
-    const uint32_t count[VS_IDX_NSECT] = {c->n_strings, c->n_names, c->n_globs, c->n_paths,
-                                          c->n_tools, c->n_refs, c->n_interp, c->n_granted};
     uint8_t *out = (uint8_t *)craft_mem;
     memset(craft_mem, 0, sizeof craft_mem);
     struct vs_index_header h;
@@ -450,6 +447,15 @@ static size_t assemble(const struct craft *c)
     return pos;
 }
 
+static size_t assemble(const struct craft *c)
+{
+    const void *data[VS_IDX_NSECT] = {c->strings, c->names, c->globs, c->paths,
+                                      c->tools, c->refs, c->interp, c->granted};
+    const uint32_t count[VS_IDX_NSECT] = {c->n_strings, c->n_names, c->n_globs, c->n_paths,
+                                          c->n_tools, c->n_refs, c->n_interp, c->n_granted};
+    return assemble_sections(data, count);
+}
+
 static struct vs_index_header *hdr(void)
 {
     return (struct vs_index_header *)(void *)craft_mem;
@@ -466,6 +472,123 @@ static struct vs_index_header *hdr(void)
         if (vs_index_validate(craft_mem, len_) != VS_ECORRUPT)                              \
             fail_msg("line %d: accepted: %s", __LINE__, #c_expr " " #__VA_ARGS__);          \
     } while (0)
+
+/* ---- the built-in names: confirmed in one compare where the writer puts
+ * them (first in STRINGS, in list order), name by name elsewhere ---- */
+
+#define BI_SLOTS 256
+static char bi_strings[2048];
+static struct vs_index_slot bi_names[BI_SLOTS];
+
+static uint32_t bi_add_string(uint32_t *len, const char *s)
+{
+    uint32_t at = *len;
+    size_t l = strlen(s);
+    assert_true(at + l + 1 < sizeof bi_strings);
+    memcpy(bi_strings + at, s, l + 1);
+    *len += (uint32_t)l + 1;
+    return at;
+}
+
+static void bi_add_slot(const char *s, uint32_t off)
+{
+    uint32_t h = vs_index_hash(s, strlen(s)), i = h & (BI_SLOTS - 1);
+    while (bi_names[i].str != 0)
+        i = (i + 1) & (BI_SLOTS - 1);
+    bi_names[i] = (struct vs_index_slot){h, off};
+}
+
+/* NAMES holding every built-in name and X_TOKEN; the built-ins' strings
+ * first (as the writer lays them out) or after X_TOKEN's. */
+static size_t bi_file(bool builtins_first)
+{
+    memset(bi_strings, 0, sizeof bi_strings);
+    memset(bi_names, 0, sizeof bi_names);
+    uint32_t len = 1, x = 0;
+    if (!builtins_first)
+        x = bi_add_string(&len, "X_TOKEN");
+    for (size_t i = 0; i < vs_index_builtin_count(); i++) {
+        const char *b = vs_index_builtin_name(i);
+        bi_add_slot(b, bi_add_string(&len, b));
+    }
+    if (builtins_first)
+        x = bi_add_string(&len, "X_TOKEN");
+    bi_add_slot("X_TOKEN", x);
+    len = (len + 7) & ~7u;
+    const void *data[VS_IDX_NSECT] = {bi_strings, bi_names};
+    const uint32_t count[VS_IDX_NSECT] = {len, BI_SLOTS};
+    return assemble_sections(data, count);
+}
+
+/* Every built-in name and X_TOKEN protected, a near miss not */
+static void bi_lookups(const struct vs_index *idx)
+{
+    for (size_t i = 0; i < vs_index_builtin_count(); i++) {
+        const char *b = vs_index_builtin_name(i);
+        if (!vs_index_env_protected(idx, b, strlen(b)))
+            fail_msg("%s not protected", b);
+    }
+    assert_true(vs_index_env_protected(idx, "X_TOKEN", 7));
+    assert_false(vs_index_env_protected(idx, "X_TOKENS", 8));
+    assert_false(vs_index_env_protected(idx, "GH_TOKE", 7));
+}
+
+static void builtins_confirmed_in_either_layout(void **state)
+{
+    (void)state;
+    struct vs_index idx;
+    for (int first = 0; first < 2; first++) {
+        size_t len = bi_file(first != 0);
+        assert_int_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
+        assert_true(idx.builtins_in_names);
+        assert_int_equal(idx.builtins_first, first != 0);
+        bi_lookups(&idx);
+    }
+    /* the writer's own file has them first */
+    struct vs_policy *p = load("");
+    struct vs_buf b;
+    build_ok(p, 0, &b);
+    const struct vs_index_header *h = (const void *)b.data;
+    const char *strings = (const char *)b.data + h->sect[VS_IDX_STRINGS].offset;
+    const char *gh = vs_index_builtin_name(0);
+    assert_string_equal(strings + 1, gh);
+    assert_int_equal(vs_index_from_memory(b.data, b.len, &idx), 0);
+    assert_true(idx.builtins_first);
+    vs_buf_free(&b);
+    vs_policy_free(p);
+}
+
+/* A file that has them first but not as the list says: a byte of one name
+ * changed, a slot's hash changed, a slot gone. Still valid; the names are
+ * then not confirmed, and the built-in list answers for them. */
+static void builtins_not_confirmed_when_altered(void **state)
+{
+    (void)state;
+    struct vs_index idx;
+    size_t len = bi_file(true);
+    char *strings = (char *)craft_mem + hdr()->sect[VS_IDX_STRINGS].offset;
+    strings[1 + strlen(vs_index_builtin_name(0)) + 1] ^= 0x20; /* the second name's first letter */
+    assert_int_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
+    assert_false(idx.builtins_in_names || idx.builtins_first);
+    bi_lookups(&idx);
+
+    for (int how = 0; how < 2; how++) {
+        len = bi_file(true);
+        struct vs_index_slot *names =
+            (struct vs_index_slot *)(void *)((char *)craft_mem + hdr()->sect[VS_IDX_NAMES].offset);
+        const char *last = vs_index_builtin_name(vs_index_builtin_count() - 1);
+        uint32_t h = vs_index_hash(last, strlen(last)), i = h & (BI_SLOTS - 1);
+        while (names[i].hash != h)
+            i = (i + 1) & (BI_SLOTS - 1);
+        if (how == 0)
+            names[i].hash ^= 1;
+        else
+            names[i] = (struct vs_index_slot){0, 0}; /* a probe chain may break: only absence matters */
+        assert_int_equal(vs_index_from_memory(craft_mem, len, &idx), 0);
+        assert_false(idx.builtins_in_names || idx.builtins_first);
+        assert_true(vs_index_env_protected(&idx, last, strlen(last)));
+    }
+}
 
 static void handmade(void **state)
 {
@@ -883,6 +1006,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtin_list),
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(builtins_confirmed_in_either_layout),
+        cmocka_unit_test(builtins_not_confirmed_when_altered),
         cmocka_unit_test(handmade),
         cmocka_unit_test(truncations_and_flips),
         cmocka_unit_test(write_and_map),

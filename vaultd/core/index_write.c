@@ -269,10 +269,12 @@ static int add_tools(struct parts *w, const struct vs_policy *p)
 static int collect(struct parts *w, const struct vs_policy *p)
 {
     int rc = st_init(&w->st);
-    for (size_t i = 0; rc == 0 && i < p->n_protect_exact; i++)
-        rc = push_str(&w->st, &w->names, p->protect_exact[i]);
+    /* The built-in names first: they then sit at the start of STRINGS in
+     * list order, where a reader confirms them in one compare. */
     for (size_t i = 0; rc == 0 && i < vs_index_builtin_count(); i++)
         rc = push_str(&w->st, &w->names, vs_index_builtin_name(i));
+    for (size_t i = 0; rc == 0 && i < p->n_protect_exact; i++)
+        rc = push_str(&w->st, &w->names, p->protect_exact[i]);
     for (size_t i = 0; rc == 0 && i < p->n_files; i++)
         rc = push_str(&w->st, &w->paths, p->files[i].path);
     if (rc == 0)
