@@ -253,7 +253,7 @@ static void spawn_peer(struct kid *k, const struct kid_opts *o, struct vs_peer *
         fail_msg("vs_peer_accept: %s", vs_last_error(rc));
     /* vaultd runs notify commands: no fd it holds on a peer may leak into
      * them (the pidfd's flag comes from the kernel, not from a fcntl). */
-    const int held[] = {p->pidfd, p->procfd, p->exefd, p->statfd, p->statusfd, p->cmdlinefd};
+    const int held[] = {p->pidfd, p->procfd, p->statfd, p->statusfd, p->cmdlinefd};
     for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
         int flags = held[i] >= 0 ? fcntl(held[i], F_GETFD) : FD_CLOEXEC;
         if (flags < 0 || (flags & FD_CLOEXEC) == 0)
@@ -396,9 +396,18 @@ static void identity_and_alive(void **state)
     assert_ok(vs_peer_settle(&p));
     assert_true(p.settled);
 
+    /* the executable opened for a pin is the file identified at accept */
+    int exefd = vs_peer_open_exe(&p);
+    assert_true(exefd >= 0);
+    struct stat est;
+    assert_int_equal(fstat(exefd, &est), 0);
+    assert_true(est.st_dev == p.exe.dev && est.st_ino == p.exe.ino);
+    assert_int_equal(close(exefd), 0);
+
     /* exec: same process, same pid, same starttime; another executable. */
     assert_int_equal(cmd(&k, 'e'), -1000);
     assert_denied(vs_peer_alive(&p), "exec'd");
+    assert_denied(vs_peer_open_exe(&p), "exec'd"); /* not opened as the accepted file */
 
     /* exit: a zombie first (not reaped), then gone. */
     assert_int_equal(kill(k.pid, SIGKILL), 0);
@@ -1126,12 +1135,15 @@ static void hash_cache(void **state)
     assert_int_equal(s.misses, 1);
     assert_int_equal(s.hits, 1);
 
-    /* Through a peer's exefd, as vaultd does. */
+    /* Through the peer's executable, as vaultd opens it for a pin. */
     char *argv[] = {"sleep", "1000", NULL};
     struct kid k;
     struct vs_peer p;
     exec_peer(&k, &p, "/bin/sleep", argv);
-    assert_ok(vs_hash_cache_sha256(p.exefd, b));
+    int exefd = vs_peer_open_exe(&p);
+    assert_true(exefd >= 0);
+    assert_ok(vs_hash_cache_sha256(exefd, b));
+    assert_int_equal(close(exefd), 0);
     assert_memory_equal(b, want, 32);
     vs_hash_cache_stats(&s);
     assert_int_equal(s.hits, 2);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_FILE_SECRETS 16
 
@@ -102,7 +103,11 @@ static int check_pin(const struct vs_policy_tool *t, const struct vs_peer *p)
     if (!t->has_sha256)
         return 0;
     uint8_t digest[32];
-    int rc = vs_hash_cache_sha256(p->exefd, digest);
+    int fd = vs_peer_open_exe(p);
+    if (fd < 0)
+        return fd;
+    int rc = vs_hash_cache_sha256(fd, digest);
+    (void)close(fd);
     if (rc != 0)
         return rc;
     if (sodium_memcmp(digest, t->sha256, sizeof digest) != 0)

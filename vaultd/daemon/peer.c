@@ -218,15 +218,15 @@ static int open_pidfd(int sock, pid_t pid, struct vs_peer *p)
 
 static int read_exe(struct vs_peer *p)
 {
-    p->exefd = openat(p->procfd, "exe", O_RDONLY | O_CLOEXEC);
-    if (p->exefd < 0) {
+    /* stat through the magic link: the inode the process runs, as
+     * open+fstat would give it, in one syscall and no fd to close (only a
+     * pinned sha256 needs the file open: vs_peer_open_exe). */
+    struct stat st;
+    if (fstatat(p->procfd, "exe", &st, 0) != 0) {
         if (errno == ENOENT || errno == ESRCH)
             return vs_fail(VS_EDENIED, "peer exited (no executable)");
         return vs_fail_errno(VS_EDENIED, "cannot open the peer's executable");
     }
-    struct stat st;
-    if (fstat(p->exefd, &st) != 0)
-        return vs_fail_errno(VS_EIO, "fstat of the peer's executable");
     vs_file_id_from_stat(&st, &p->exe);
     p->exe_nlink = st.st_nlink;
     p->exe_mode = st.st_mode;
@@ -446,6 +446,28 @@ static int gather(int sock, struct vs_peer *p)
     return 0;
 }
 
+int vs_peer_open_exe(const struct vs_peer *p)
+{
+    int fd = openat(p->procfd, "exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ESRCH)
+            return vs_fail(VS_EDENIED, "peer exited (no executable)");
+        return vs_fail_errno(VS_EDENIED, "cannot open the peer's executable");
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        rc = vs_fail_errno(VS_EIO, "fstat of the peer's executable");
+    else if (st.st_dev != p->exe.dev || st.st_ino != p->exe.ino)
+        rc = vs_fail(VS_EDENIED, "peer exec'd another executable since accept (was %s)",
+                     p->exe_path != NULL ? p->exe_path : "?");
+    if (rc != 0) {
+        (void)close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 const char *vs_peer_cwd(struct vs_peer *p)
 {
     if (p->cwd_path == NULL && !p->opaque && p->procfd >= 0 &&
@@ -482,7 +504,7 @@ int vs_peer_settle(struct vs_peer *p)
 int vs_peer_accept(int sock, struct vs_peer *p)
 {
     memset(p, 0, sizeof *p);
-    p->pidfd = p->procfd = p->exefd = -1;
+    p->pidfd = p->procfd = -1;
     p->statfd = p->statusfd = p->cmdlinefd = -1;
     int rc = gather(sock, p);
     if (rc != 0)
@@ -503,7 +525,6 @@ void vs_peer_free(struct vs_peer *p)
         return;
     close_fd(&p->pidfd);
     close_fd(&p->procfd);
-    close_fd(&p->exefd);
     close_fd(&p->statfd);
     close_fd(&p->statusfd);
     close_fd(&p->cmdlinefd);

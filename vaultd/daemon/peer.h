@@ -74,8 +74,7 @@ struct vs_peer {
     uint64_t layout[VS_PEER_LAYOUT_FIELDS];
     uint8_t cmdline_hash[32]; /* sha256 of the raw /proc/PID/cmdline */
     /* what */
-    int exefd;               /* open("/proc/PID/exe", O_RDONLY): for hashing */
-    struct vs_file_id exe;   /* fstat(exefd) */
+    struct vs_file_id exe;   /* stat of /proc/PID/exe at accept */
     nlink_t exe_nlink;       /* 0: deleted or memfd */
     mode_t exe_mode;
     char *exe_path;          /* readlink, for logs only */
@@ -145,6 +144,10 @@ void vs_peer_free(struct vs_peer *p);
  *   process after accept without exec (vs_peer_check_maps catches file
  *   mappings at the time it runs, not later ones). */
 int vs_peer_alive(const struct vs_peer *p);
+
+/* The peer's executable opened (for hashing): an fd the caller closes, or a
+ * VS_E* code when it is gone or no longer the file identified at accept. */
+int vs_peer_open_exe(const struct vs_peer *p);
 
 /* For one received message: msg must carry exactly one SCM_CREDENTIALS
  * whose pid equals pid (the pidfd's pid), no other control message and no
