@@ -459,13 +459,13 @@ static bool str_ok(const struct vs_index *idx, uint32_t off)
 /* The built-in names as the writer lays them out: first in STRINGS, in list
  * order (builtin_block), each found in NAMES by its hash at exactly its
  * offset. Then one compare confirms their bytes, and each probe compares
- * offsets instead of strings. Flags each one's slot in known and puts its
- * length in *len_mask. Only for a table whose strings are measured; false
- * sends the caller to the name-by-name check. Reads only what
+ * offsets instead of strings. Flags each one's slot in known and, when all
+ * are found, sets *len_mask to their lengths. Only for a table whose
+ * strings are measured; false sends the caller to the name-by-name check. Reads only what
  * check_layout bounded: the probes stay below n_names. */
 static bool builtins_at_start(const struct vs_index *v, uint64_t *known, uint64_t *len_mask)
 {
-    *len_mask = 0;
+    uint64_t lens = 0;
     uint32_t n = v->n_names;
     if (n == 0 || (n & (n - 1)) != 0 || n > MEASURED_SLOTS || v->strings_len < 1 + BUILTIN_BLOCK_LEN ||
         memcmp(v->strings + 1, builtin_block, BUILTIN_BLOCK_LEN) != 0)
@@ -480,9 +480,10 @@ static bool builtins_at_start(const struct vs_index *v, uint64_t *known, uint64_
         if (steps == n || v->names[at].str != off || v->names[at].hash != h)
             return false; /* a stale key, or a file laid out otherwise */
         known[at / 64] |= (uint64_t)1 << (at % 64);
-        *len_mask |= len_bit(builtin_key[i].len);
+        lens |= len_bit(builtin_key[i].len);
         off += builtin_key[i].len + 1u;
     }
+    *len_mask = lens;
     return true;
 }
 
