@@ -438,7 +438,8 @@ static size_t assemble_sections(const void *const data[VS_IDX_NSECT], const uint
     for (int s = 0; s < VS_IDX_NSECT; s++) {
         pos = (pos + 7) & ~(size_t)7;
         h.sect[s] = (struct vs_index_sect){(uint32_t)pos, count[s]};
-        memcpy(out + pos, data[s], count[s] * esz[s]);
+        if (count[s] != 0) /* an empty section may have no data (NULL) */
+            memcpy(out + pos, data[s], count[s] * esz[s]);
         pos += count[s] * esz[s];
     }
     pos = (pos + 7) & ~(size_t)7;
